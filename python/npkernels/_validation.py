@@ -1,0 +1,84 @@
+"""Input normalisation shared by the fast path and the NumPy reference.
+
+One place decides the dtype policy and writes the error messages, so the
+compiled kernels and their NumPy twins reject the same inputs the same way.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+_REAL_KINDS = "biuf"
+
+
+def as_real_array(x: ArrayLike, name: str) -> np.ndarray:
+    """Return ``x`` as an ndarray of a real numeric (or bool) dtype; TypeError otherwise."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in _REAL_KINDS:
+        msg = f"{name} must have a real numeric dtype, got {arr.dtype}"
+        raise TypeError(msg)
+    return arr
+
+
+def as_float_array(x: ArrayLike, name: str, dtype: DTypeLike | None = None) -> np.ndarray:
+    """Return ``x`` as an aligned, C-contiguous float32/float64 array.
+
+    float32 stays float32; every other real dtype becomes float64 unless
+    ``dtype`` is given. Copies only when needed.
+    """
+    arr = as_real_array(x, name)
+    if dtype is None:
+        dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    return np.require(arr, dtype=dtype, requirements=("C", "A"))
+
+
+def check_shape(arr: np.ndarray, name: str, pattern: tuple[int | None, ...], expected: str) -> None:
+    """Raise ``ValueError`` unless ``arr.shape`` matches ``pattern`` (None = any length)."""
+    ok = arr.ndim == len(pattern) and all(p is None or s == p for s, p in zip(arr.shape, pattern))
+    if not ok:
+        msg = f"{name} must have shape {expected}, got {arr.shape}"
+        raise ValueError(msg)
+
+
+def check_same_length(arr: np.ndarray, name: str, n: int, other: str) -> None:
+    """Raise ``ValueError`` unless ``arr`` is 1-D with ``n`` elements like ``other``."""
+    if arr.shape != (n,):
+        msg = f"{name} must have shape ({n},) like {other}, got {arr.shape}"
+        raise ValueError(msg)
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming the first NaN or infinite element of ``arr``."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        msg = f"{name} must be finite, got {arr.flat[index]} at index {index}"
+        raise ValueError(msg)
+
+
+def check_choice(value: object, name: str, choices: tuple[object, ...]) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if not any(value is c or (isinstance(value, str) and value == c) for c in choices):
+        options = ", ".join(repr(c) for c in choices)
+        msg = f"{name} must be one of {options}, got {value!r}"
+        raise ValueError(msg)
+
+
+def as_bool(value: object, name: str) -> bool:
+    """Return ``value`` as a bool; TypeError unless it is a bool or NumPy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        msg = f"{name} must be a bool, got {type(value).__name__}"
+        raise TypeError(msg)
+    return bool(value)
+
+
+def as_int(value: object, name: str) -> int:
+    """Return ``value`` as a Python int; TypeError unless it is an integer."""
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        msg = f"{name} must be an integer, got {type(value).__name__}"
+        raise TypeError(msg) from None
