@@ -20,7 +20,7 @@ from npkernels import reference as ref
 from ._workloads import random_binary_scores
 
 Inputs = tuple[Any, ...]
-Loader = Callable[[], Callable[..., Any]]
+Loader = Callable[[], Callable[..., Any]]  # raises ImportError when absent
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,22 @@ class Case:
     quick: bool = False  # part of ``--quick``
 
 
-def _attr(module: str, name: str) -> Loader:
-    """Loader of ``module.name``; raises ImportError when the anchor is absent."""
-    return lambda: getattr(importlib.import_module(module), name)
+def _case(kernel: str, size: str, make_inputs, anchor_module: str, *, quick: bool) -> Case:
+    """The case of public ``kernel``, its reference twin and ``anchor_module.kernel``."""
+
+    def load_anchor() -> Callable[..., Any]:  # raises ImportError when the anchor is absent
+        return getattr(importlib.import_module(anchor_module), kernel)
+
+    anchor = anchor_module.split(".")[0]
+    return Case(
+        kernel,
+        size,
+        make_inputs,
+        getattr(nk, kernel),
+        getattr(ref, kernel),
+        {anchor: load_anchor},
+        quick=quick,
+    )
 
 
 def _scores(n: int, decimals: int | None = None) -> Callable[[np.random.Generator], Inputs]:
@@ -53,54 +66,18 @@ def _rank_input(n: int) -> Callable[[np.random.Generator], Inputs]:
 def _metrics_cases() -> list[Case]:
     cases = []
     for n, quick in ((100_000, True), (1_000_000, False), (10_000_000, False)):
-        label = f"n={n:,}"
         for decimals, kind in ((None, "continuous"), (2, "2 decimals")):
             cases.append(
-                Case(
-                    "roc_auc_score",
-                    f"{label} {kind}",
-                    _scores(n, decimals),
-                    nk.roc_auc_score,
-                    ref.roc_auc_score,
-                    {"sklearn": _attr("sklearn.metrics", "roc_auc_score")},
-                    quick=quick,
-                )
+                _case("roc_auc_score", f"n={n:,} {kind}", _scores(n, decimals),
+                      "sklearn.metrics", quick=quick)
             )
-        cases.append(
-            Case(
-                "rankdata",
-                f"{label} float64",
-                _rank_input(n),
-                nk.rankdata,
-                ref.rankdata,
-                {"scipy": _attr("scipy.stats", "rankdata")},
-                quick=quick,
-            )
-        )
+        cases.append(_case("rankdata", f"n={n:,} float64", _rank_input(n), "scipy.stats",
+                           quick=quick))
     for n, quick in ((100_000, True), (1_000_000, False)):
-        label = f"n={n:,}"
-        cases.append(
-            Case(
-                "roc_curve",
-                f"{label} 2 decimals",
-                _scores(n, 2),
-                nk.roc_curve,
-                ref.roc_curve,
-                {"sklearn": _attr("sklearn.metrics", "roc_curve")},
-                quick=quick,
-            )
-        )
-        cases.append(
-            Case(
-                "average_precision_score",
-                f"{label} continuous",
-                _scores(n),
-                nk.average_precision_score,
-                ref.average_precision_score,
-                {"sklearn": _attr("sklearn.metrics", "average_precision_score")},
-                quick=quick,
-            )
-        )
+        cases.append(_case("roc_curve", f"n={n:,} 2 decimals", _scores(n, 2), "sklearn.metrics",
+                           quick=quick))
+        cases.append(_case("average_precision_score", f"n={n:,} continuous", _scores(n),
+                           "sklearn.metrics", quick=quick))
     return cases
 
 

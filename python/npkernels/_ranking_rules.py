@@ -141,27 +141,22 @@ def check_max_fpr(max_fpr: float | None) -> float | None:
 # ------------------------------------------------------------- ROC curve
 
 
+def _normalised(cumulative: np.ndarray, missing: str, rate: str) -> np.ndarray:
+    """``cumulative / cumulative[-1]`` in place, or NaN plus a warning when the total is <= 0."""
+    if cumulative[-1] <= 0:
+        message = f"No {missing} samples in y_true, {rate} value should be meaningless"
+        warnings.warn(message, UndefinedMetricWarning, stacklevel=5)
+        return np.full(cumulative.shape, np.nan)
+    cumulative /= cumulative[-1]
+    return cumulative
+
+
 def normalised_curve(fps: np.ndarray, tps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(fpr, tpr) from cumulative weights, in place; NaN plus a warning for an absent class."""
-    if fps[-1] <= 0:
-        warnings.warn(
-            "No negative samples in y_true, false positive value should be meaningless",
-            UndefinedMetricWarning,
-            stacklevel=4,
-        )
-        fps = np.full(fps.shape, np.nan)
-    else:
-        fps /= fps[-1]
-    if tps[-1] <= 0:
-        warnings.warn(
-            "No positive samples in y_true, true positive value should be meaningless",
-            UndefinedMetricWarning,
-            stacklevel=4,
-        )
-        tps = np.full(tps.shape, np.nan)
-    else:
-        tps /= tps[-1]
-    return fps, tps
+    """(fpr, tpr) from cumulative weights; NaN plus a warning for a class without weight."""
+    return (
+        _normalised(fps, "negative", "false positive"),
+        _normalised(tps, "positive", "true positive"),
+    )
 
 
 def roc_positive_label(y: np.ndarray, pos_label: object) -> object:
