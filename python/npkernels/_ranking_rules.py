@@ -247,6 +247,8 @@ def roc_auc_score(
     check_choice(multi_class, "multi_class", ("raise", "ovr", "ovo"))
     max_fpr = check_max_fpr(max_fpr)
     weight = weight_array(sample_weight, y.size)
+    if np.shape(y_score)[1:] == (1,):
+        y_score = np.ravel(y_score)  # a column of scores, as scikit-learn accepts
     if np.ndim(y_score) == 2:
         return _multiclass_auc(kernels, y, y_score, weight, max_fpr, multi_class, average, labels)
     classes = distinct_labels(y)
@@ -335,11 +337,19 @@ def _multiclass_auc(
 def _one_vs_rest(
     kernels: BinaryKernels, codes: np.ndarray, score: np.ndarray, weight: Weight, average: str | None
 ) -> float | np.ndarray:
-    n, k = score.shape
+    k = score.shape[1]
     if average == "micro":
         onehot = (codes[:, None] == np.arange(k)).ravel()
         repeated = None if weight is None else np.repeat(weight, k)
         return binary_auc(kernels, score.ravel(), positive_flags(onehot, True), repeated)
+    prevalence = None
+    if average == "weighted":
+        if weight is None:
+            prevalence = np.bincount(codes, minlength=k).astype(np.float64)
+        else:
+            prevalence = np.bincount(codes, weights=weight, minlength=k)
+        if np.isclose(prevalence.sum(), 0.0):
+            return 0.0
     per_class = np.array(
         [
             binary_auc(kernels, np.ascontiguousarray(score[:, c]), positive_flags(codes, c), weight)
@@ -348,14 +358,8 @@ def _one_vs_rest(
     )
     if average is None:
         return per_class
-    if average == "macro":
+    if prevalence is None:
         return float(np.mean(per_class))
-    if weight is None:
-        prevalence = np.bincount(codes, minlength=k).astype(np.float64)
-    else:
-        prevalence = np.bincount(codes, weights=weight, minlength=k)
-    if np.isclose(prevalence.sum(), 0.0):
-        return 0.0
     per_class[prevalence == 0] = 0  # a zero-weight class's NaN must not poison the average
     return float(np.average(per_class, weights=prevalence))
 
@@ -403,7 +407,7 @@ def average_precision_score(
     ap, pos_total = kernels.average_precision(score, positive_flags(y, pos_label), weight)
     if pos_total == 0:
         warnings.warn(
-            "No positive class found in y_true, recall is set to one for all thresholds",
+            "No positive class found in y_true, recall is set to one for all thresholds.",
             UndefinedMetricWarning,
             stacklevel=3,
         )

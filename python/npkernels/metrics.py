@@ -213,7 +213,9 @@ def roc_curve(
     Matches ``sklearn.metrics.roc_curve`` exactly: the cumulative weights are
     summed sample by sample in scikit-learn's order (decreasing score, equal
     scores in input order, as its stable descending sort in 1.9), so even
-    weighted points round identically. Releases
+    weighted points round identically. A threshold at zero is reported as
+    ``+0.0`` (scikit-learn keeps the sign of the tie's last sample; the two
+    compare equal). Releases
     the GIL; uses ``get_num_threads()`` threads for the sort; the result is
     the same for any thread count.
 

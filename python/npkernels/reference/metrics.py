@@ -24,13 +24,15 @@ def rankdata(a: ArrayLike, method: str = "average") -> NDArray[np.float64]:
     if nan.size:
         msg = f"a must not contain NaN, got NaN at index {nan[0]}"
         raise ValueError(msg)
+    if x.size == 0:
+        return np.zeros(0)
     order = np.argsort(x, kind="stable")
     ranks = np.empty(x.size, dtype=np.float64)
     if method == "ordinal":
         ranks[order] = np.arange(1, x.size + 1)
         return ranks
     s = x[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if x.size else np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     ends = np.r_[starts[1:], x.size]  # one past each run
     run_rank = {
         "average": (starts + ends + 1) / 2,
@@ -77,7 +79,7 @@ def _curve(score, is_pos, weight, drop_intermediate):
     last_of_run = np.r_[np.flatnonzero(np.diff(score)), score.size - 1]
     tps = np.cumsum(is_pos * w)[last_of_run]
     fps = np.cumsum(~is_pos * w)[last_of_run]
-    thresholds = score[last_of_run].astype(np.float64)
+    thresholds = score[last_of_run].astype(np.float64) + 0.0  # -0.0 ties 0.0: report +0.0
     if drop_intermediate and tps.size > 2:
         bends = np.r_[True, (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0), True]
         fps, tps, thresholds = fps[bends], tps[bends], thresholds[bends]
