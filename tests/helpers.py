@@ -150,3 +150,22 @@ def random_probabilities(rng: np.random.Generator, n: int, k: int) -> tuple:
     logits[np.arange(n), y] += 1.0
     p = np.exp(logits)
     return y, p / p.sum(axis=1, keepdims=True)
+
+
+def random_binary_problem(rng, n, *, tied=False, weighted=False, pos_rate=0.5, dtype=np.float64):
+    """(y01, score, weight-or-None) with both classes present; scores loosely informative.
+
+    ``tied`` rounds the scores to a few hundred values; ``weighted`` draws weights with
+    ~10 % zeros (the first two samples, one of each class, keep weight 1).
+    """
+    y = (rng.random(n) < pos_rate).astype(np.int64)
+    y[:2] = [0, 1]
+    score = rng.normal(size=n) + 0.8 * y
+    if tied:
+        score = np.round(score / 4, 2)
+    w = None
+    if weighted:
+        w = rng.random(n) * 3
+        w[rng.random(n) < 0.1] = 0.0
+        w[:2] = 1.0
+    return y, score.astype(dtype), w

@@ -6,7 +6,14 @@ import re
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_matches, assert_metric_close, binary_problems, encode
+from helpers import (
+    DTYPES,
+    assert_matches,
+    assert_metric_close,
+    binary_problems,
+    encode,
+    random_binary_problem,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,18 +24,9 @@ from npkernels import reference as ref
 NO_POSITIVE = "No positive class found in y_true"
 
 
-def _binary(rng, n, *, tied=False, weighted=False, pos_rate=0.4, dtype=np.float64):
-    y = (rng.random(n) < pos_rate).astype(np.int64)
-    y[:2] = [0, 1]
-    score = rng.normal(size=n) + 0.8 * y
-    if tied:
-        score = np.round(score / 4, 2)
-    w = None
-    if weighted:
-        w = rng.random(n) * 3
-        w[rng.random(n) < 0.1] = 0.0
-        w[:2] = 1.0
-    return y, score.astype(dtype), w
+
+def _binary(rng, n, **kwargs):
+    return random_binary_problem(rng, n, **{"pos_rate": 0.4, **kwargs})
 
 
 # ------------------------------------------------------------ 1. matches the reference

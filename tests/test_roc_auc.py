@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 from helpers import (
+    random_binary_problem,
     DTYPES,
     ENCODINGS,
     assert_matches,
@@ -26,18 +27,6 @@ from npkernels import reference as ref
 ONE_CLASS = "Only one class is present in y_true. ROC AUC score is not defined in that case."
 
 
-def _binary(rng, n, *, tied=False, weighted=False, pos_rate=0.5, dtype=np.float64):
-    """(y01, score, weight-or-None); scores loosely informative of the label."""
-    y = (rng.random(n) < pos_rate).astype(np.int64)
-    y[:2] = [0, 1]
-    score = rng.normal(size=n) + 0.8 * y
-    if tied:
-        score = np.round(score / 4, 2)
-    w = rng.random(n) * 3 if weighted else None
-    if weighted:
-        w[rng.random(n) < 0.1] = 0.0
-        w[:2] = 1.0
-    return y, score.astype(dtype), w
 
 
 # ------------------------------------------------------------ 1. matches the reference
@@ -146,7 +135,7 @@ def test_all_negative_weights_zero_gives_nan_and_warns():
 
 def test_zero_weight_samples_are_ignored():
     rng = np.random.default_rng(21)
-    y, score, w = _binary(rng, 400, tied=True, weighted=True)
+    y, score, w = random_binary_problem(rng, 400, tied=True, weighted=True)
     keep = w != 0
     assert (~keep).sum() > 10
     full = nk.roc_auc_score(y, score, sample_weight=w)
@@ -160,13 +149,13 @@ def test_zero_weight_samples_are_ignored():
 
 def test_unit_weights_equal_unweighted_exactly():
     rng = np.random.default_rng(22)
-    y, score, _ = _binary(rng, 999, tied=True)
+    y, score, _ = random_binary_problem(rng, 999, tied=True)
     assert nk.roc_auc_score(y, score, np.ones(999)) == nk.roc_auc_score(y, score)
 
 
 def test_integer_weights_equal_repeated_samples():
     rng = np.random.default_rng(23)
-    y, score, _ = _binary(rng, 200, tied=True)
+    y, score, _ = random_binary_problem(rng, 200, tied=True)
     reps = rng.integers(1, 4, 200)
     weighted = nk.roc_auc_score(y, score, sample_weight=reps.astype(float))
     repeated = nk.roc_auc_score(np.repeat(y, reps), np.repeat(score, reps))
@@ -175,7 +164,7 @@ def test_integer_weights_equal_repeated_samples():
 
 def test_max_fpr_one_is_the_full_auc():
     rng = np.random.default_rng(24)
-    y, score, w = _binary(rng, 300, weighted=True)
+    y, score, w = random_binary_problem(rng, 300, weighted=True)
     assert nk.roc_auc_score(y, score, w, max_fpr=1) == nk.roc_auc_score(y, score, w)
     assert nk.roc_auc_score(y, score, w, max_fpr=1.0) == nk.roc_auc_score(y, score, w)
 
@@ -214,7 +203,7 @@ def test_ovr_weighted_with_zero_weight_class():
 
 def _layout_case():
     rng = np.random.default_rng(31)
-    y, score, w = _binary(rng, 301, tied=True, weighted=True)
+    y, score, w = random_binary_problem(rng, 301, tied=True, weighted=True)
     return y, score, w
 
 
@@ -329,7 +318,7 @@ def test_int64_scores_become_float64():
 def test_float32_auc_is_computed_exactly():
     # The count is exact, so a float32 problem gives the float64 answer of its values.
     rng = np.random.default_rng(42)
-    y, score, _ = _binary(rng, 2000, tied=True, dtype=np.float32)
+    y, score, _ = random_binary_problem(rng, 2000, tied=True, dtype=np.float32)
     assert nk.roc_auc_score(y, score) == nk.roc_auc_score(y, score.astype(np.float64))
 
 
@@ -350,7 +339,7 @@ def test_non_finite_scores_raise_with_index(dtype, bad, shown):
 
 def test_non_finite_score_index_across_thread_blocks():
     rng = np.random.default_rng(51)
-    y, score, _ = _binary(rng, 300_000)
+    y, score, _ = random_binary_problem(rng, 300_000)
     score[[290_000, 200_001]] = [np.nan, np.inf]
     for threads in (1, 2, 3):
         with nk.num_threads(threads):
@@ -531,7 +520,7 @@ def _large_case(name):
     rng = np.random.default_rng(61)
     n = 300_000
     # 70% positives, so the positive class alone (210k) is split three ways too.
-    y, score, w = _binary(rng, n, pos_rate=0.7, tied=name.endswith("ties"), weighted="w" in name)
+    y, score, w = random_binary_problem(rng, n, pos_rate=0.7, tied=name.endswith("ties"), weighted="w" in name)
     if name.startswith("f32"):
         score = score.astype(np.float32)
     return y, score, w
@@ -589,7 +578,7 @@ ANCHOR_CASES = ["continuous", "ties", "weighted", "weighted_ties", "float32", "f
 
 def _anchor_case(name, n=500, seed=71):
     rng = np.random.default_rng(seed)
-    return _binary(
+    return random_binary_problem(
         rng,
         n,
         tied="ties" in name,

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import DTYPES, binary_problems, encode
+from helpers import DTYPES, binary_problems, encode, random_binary_problem
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,18 +27,6 @@ def assert_curves_equal(actual, expected):
         np.testing.assert_array_equal(a, e, err_msg=name)
 
 
-def _binary(rng, n, *, tied=False, weighted=False, pos_rate=0.5, dtype=np.float64):
-    y = (rng.random(n) < pos_rate).astype(np.int64)
-    y[:2] = [0, 1]
-    score = rng.normal(size=n) + 0.8 * y
-    if tied:
-        score = np.round(score / 4, 2)
-    w = None
-    if weighted:
-        w = rng.random(n) * 3
-        w[rng.random(n) < 0.1] = 0.0
-        w[:2] = 1.0
-    return y, score.astype(dtype), w
 
 
 # ------------------------------------------------------------ 1. matches the reference
@@ -83,7 +71,7 @@ def test_docstring_example():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_first_point_is_origin_at_infinite_threshold(drop, dtype):
     rng = np.random.default_rng(1)
-    y, score, w = _binary(rng, 50, tied=True, dtype=dtype)
+    y, score, w = random_binary_problem(rng, 50, tied=True, dtype=dtype)
     fpr, tpr, thr = nk.roc_curve(y, score, drop_intermediate=drop)
     assert (fpr[0], tpr[0], thr[0]) == (0.0, 0.0, np.inf)
     assert (fpr[-1], tpr[-1]) == (1.0, 1.0)
@@ -95,7 +83,7 @@ def test_first_point_is_origin_at_infinite_threshold(drop, dtype):
 
 def test_without_dropping_there_is_one_point_per_distinct_score():
     rng = np.random.default_rng(2)
-    y, score, _ = _binary(rng, 300, tied=True)
+    y, score, _ = random_binary_problem(rng, 300, tied=True)
     fpr, _, thr = nk.roc_curve(y, score, drop_intermediate=False)
     distinct = np.unique(score)
     assert fpr.size == distinct.size + 1
@@ -206,7 +194,7 @@ def test_three_classes_with_pos_label():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_non_contiguous_inputs_match_contiguous_copies(weighted, dtype):
     rng = np.random.default_rng(3)
-    y, score, w = _binary(rng, 400, tied=True, weighted=weighted, dtype=dtype)
+    y, score, w = random_binary_problem(rng, 400, tied=True, weighted=weighted, dtype=dtype)
     views = {
         "every_other": np.s_[::2],
         "reversed": np.s_[::-1],
@@ -242,7 +230,7 @@ def test_integer_and_bool_scores(dtype):
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.float64, np.bool_])
 def test_label_dtypes(dtype):
     rng = np.random.default_rng(5)
-    y, score, _ = _binary(rng, 100, tied=True)
+    y, score, _ = random_binary_problem(rng, 100, tied=True)
     assert_curves_equal(nk.roc_curve(y.astype(dtype), score), nk.roc_curve(y, score))
 
 
@@ -374,7 +362,7 @@ def test_core_roc_curve_points_guards_itself():
 @pytest.mark.parametrize("drop", [True, False])
 def test_same_bits_for_any_thread_count(name, drop):
     rng = np.random.default_rng(6)
-    y, score, w = _binary(
+    y, score, w = random_binary_problem(
         rng, 300_000, pos_rate=0.7, tied="ties" in name, weighted=name.startswith("w")
     )
     if name.startswith("f32"):
@@ -414,7 +402,7 @@ def test_matches_sklearn_exactly_under_hypothesis(dtype, data):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matches_sklearn_exactly(tied, weighted, drop, dtype):
     rng = np.random.default_rng(7)
-    y, score, w = _binary(rng, 2000, tied=tied, weighted=weighted, dtype=dtype)
+    y, score, w = random_binary_problem(rng, 2000, tied=tied, weighted=weighted, dtype=dtype)
     expected = _sk_curve(y, score, sample_weight=w, drop_intermediate=drop)
     assert_curves_equal(nk.roc_curve(y, score, sample_weight=w, drop_intermediate=drop), expected)
     assert_curves_equal(ref.roc_curve(y, score, sample_weight=w, drop_intermediate=drop), expected)
@@ -455,7 +443,7 @@ def test_sklearn_docstring_example():
 )
 def test_pos_label_matches_sklearn(labels, pos_label):
     rng = np.random.default_rng(9)
-    y01, score, w = _binary(rng, 500, tied=True, weighted=True)
+    y01, score, w = random_binary_problem(rng, 500, tied=True, weighted=True)
     y = np.where(y01 == 1, np.array(labels[1]), np.array(labels[0]))
     for weight in (None, w):
         expected = _sk_curve(y, score, pos_label=pos_label, sample_weight=weight)
@@ -525,7 +513,7 @@ def test_absent_pos_label_matches_sklearn():
 
 def test_encodings_match_sklearn():
     rng = np.random.default_rng(11)
-    y01, score, w = _binary(rng, 300, tied=True, weighted=True)
+    y01, score, w = random_binary_problem(rng, 300, tied=True, weighted=True)
     for enc, pos in (("01", None), ("-11", None), ("bool", None), ("str", "pos")):
         y = encode(y01, enc)
         assert_curves_equal(
