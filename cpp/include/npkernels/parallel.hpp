@@ -54,6 +54,30 @@ void parallel_parts(std::int64_t parts, int n_threads, Fn&& fn) {
 #endif
 }
 
+// Calls fn(part) for every part in [0, parts), handing parts out one at a
+// time to whichever of up to n_threads threads is free: for parts of uneven
+// cost. Which thread runs a part never changes what the part computes.
+template <class Fn>
+void parallel_dynamic(std::int64_t parts, int n_threads, Fn&& fn) {
+    const int threads = static_cast<int>(std::min<std::int64_t>(std::max(n_threads, 1), parts));
+    if(threads <= 1) {
+        for(std::int64_t p = 0; p < parts; ++p) {
+            fn(p);
+        }
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for(std::int64_t p = 0; p < parts; ++p) {
+        fn(p);
+    }
+#else
+    for(std::int64_t p = 0; p < parts; ++p) {
+        fn(p);
+    }
+#endif
+}
+
 // Calls fn(begin, end) on one contiguous block of [0, n) per thread used.
 template <class Fn>
 void parallel_for(std::int64_t n, std::int64_t grain, int n_threads, Fn&& fn) {
