@@ -319,6 +319,10 @@ def _large_inputs():
         "float32_ties": np.round(rng.normal(size=n), 2).astype(np.float32),
         "int64": rng.integers(-(2**62), 2**62, n) // 1000 * 1000,
         "uint64_few": rng.integers(0, 50, n).astype(np.uint64) + np.uint64(2**63),
+        # The sort's regimes: keys that differ only in low mantissa bits, and one
+        # bucket holding 90 % of the keys (nested most-significant-digit passes).
+        "float64_narrow": 1.0 + rng.random(n) * 2.0**-30,
+        "float64_one_big_bucket": np.where(rng.random(n) < 0.9, 0.5 + rng.random(n) * 2.0**-12, rng.random(n)),
     }
 
 
