@@ -322,7 +322,9 @@ def _large_inputs():
         # The sort's regimes: keys that differ only in low mantissa bits, and one
         # bucket holding 90 % of the keys (nested most-significant-digit passes).
         "float64_narrow": 1.0 + rng.random(n) * 2.0**-30,
-        "float64_one_big_bucket": np.where(rng.random(n) < 0.9, 0.5 + rng.random(n) * 2.0**-12, rng.random(n)),
+        "float64_one_big_bucket": np.where(
+            rng.random(n) < 0.9, 0.5 + rng.random(n) * 2.0**-12, rng.random(n)
+        ),
     }
 
 
