@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import npkernels as nk
+import pytest
 
 
 def sklearn_metrics():

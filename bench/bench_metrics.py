@@ -5,11 +5,10 @@ python -m pytest bench/bench_metrics.py --benchmark-columns=median,iqr,rounds --
 
 from __future__ import annotations
 
+import npkernels as nk
 import numpy as np
 import pytest
 from anchors import scipy_stats, sklearn_metrics
-
-import npkernels as nk
 from npkernels import reference as ref
 from npkernels._workloads import random_binary_scores
 

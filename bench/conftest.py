@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import pytest
-
 import npkernels as nk
+import pytest
 
 
 @pytest.fixture(params=[1, 2], ids=lambda n: f"{n}thr")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import npkernels as nk
 import numpy as np
 import pytest
 from helpers import (
@@ -16,8 +17,6 @@ from helpers import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
-
-import npkernels as nk
 from npkernels import _core
 from npkernels import reference as ref
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import doctest
 
-import pytest
-
 import npkernels as nk
+import pytest
 from npkernels import _threads
 
 PUBLIC = ["rankdata", "roc_auc_score", "roc_curve", "average_precision_score"]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import npkernels as nk
 import numpy as np
 import pytest
 from helpers import DTYPES, assert_matches, scores
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import npkernels as nk
 from npkernels import _core
 from npkernels import reference as ref
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+import npkernels as nk
 import numpy as np
 import pytest
 from helpers import (
-    random_binary_problem,
     DTYPES,
     ENCODINGS,
     assert_matches,
@@ -15,12 +15,11 @@ from helpers import (
     binary_problems,
     encode,
     probability_matrices,
+    random_binary_problem,
     random_probabilities,
 )
 from hypothesis import given
 from hypothesis import strategies as st
-
-import npkernels as nk
 from npkernels import _core
 from npkernels import reference as ref
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 
+import npkernels as nk
 import numpy as np
 import pytest
 from helpers import DTYPES, binary_problems, encode, random_binary_problem
 from hypothesis import given
 from hypothesis import strategies as st
-
-import npkernels as nk
 from npkernels import _core
 from npkernels import reference as ref
 

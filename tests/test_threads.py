@@ -9,10 +9,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import npkernels as nk
 import numpy as np
 import pytest
-
-import npkernels as nk
 from npkernels import _core
 
 

@@ -29,7 +29,9 @@ from ._validation import (
 from ._warnings import UndefinedMetricWarning
 
 RANK_METHODS = ("average", "min", "max", "dense", "ordinal")
-ONE_CLASS_MESSAGE = "Only one class is present in y_true. ROC AUC score is not defined in that case."
+ONE_CLASS_MESSAGE = (
+    "Only one class is present in y_true. ROC AUC score is not defined in that case."
+)
 Weight = NDArray[np.float64] | None
 
 
@@ -313,9 +315,14 @@ def _multiclass_auc(
         msg = f"y_score must have shape ({y.size}, n_classes) like y_true, got {score.shape}"
         raise ValueError(msg)
     if score.shape[1] < 3 and labels is None and distinct_labels(y).size <= 2:
-        msg = f"y_score must be 1-D (the positive class's score) for binary y_true, got {score.shape}"
+        msg = (
+            "y_score must be 1-D (the positive class's score) for binary y_true, "
+            f"got {score.shape}"
+        )
         raise ValueError(msg)
-    options = ("macro", "weighted", None, "micro") if multi_class == "ovr" else ("macro", "weighted")
+    options: tuple[str | None, ...] = ("macro", "weighted")
+    if multi_class == "ovr":
+        options = (*options, None, "micro")
     check_choice(average, "average", options)
     check_finite(score, "y_score")
     if not np.allclose(1, score.sum(axis=1)):
@@ -335,7 +342,11 @@ def _multiclass_auc(
 
 
 def _one_vs_rest(
-    kernels: BinaryKernels, codes: np.ndarray, score: np.ndarray, weight: Weight, average: str | None
+    kernels: BinaryKernels,
+    codes: np.ndarray,
+    score: np.ndarray,
+    weight: Weight,
+    average: str | None,
 ) -> float | np.ndarray:
     k = score.shape[1]
     if average == "micro":

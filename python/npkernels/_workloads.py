@@ -1,4 +1,4 @@
-"""Deterministic, realistic inputs shared by ``python -m npkernels``, the tests and the benchmarks."""
+"""Deterministic, realistic inputs for ``python -m npkernels``, the tests and the benchmarks."""
 
 from __future__ import annotations
 
