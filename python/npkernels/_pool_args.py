@@ -361,3 +361,34 @@ def prepare_lp_backward(grad_output, x, norm_type, kernel_size, stride, ceil_mod
     back = prepare_pool_backward(grad_output, shape, (g.h.out, g.w.out))
     go = np.require(back.grad, dtype=prep.x.dtype, requirements=("C", "A"))
     return prep, p, go
+
+
+def prepare_avg_backward(grad_output, input_shape, kernel_size, stride, padding, ceil_mode,
+                         count_include_pad, divisor_override):
+    """(PreparedBackward, forward geometry, count_include_pad, divisor) for avg_pool2d_backward."""
+    shape = batched(check_input_shape(input_shape))
+    g = pool_geometry(shape[2:], kernel_size, stride, padding, 1, ceil_mode, name="input_shape")
+    include = as_bool(count_include_pad, "count_include_pad")
+    divisor = divisor_value(divisor_override)
+    return prepare_pool_backward(grad_output, input_shape, (g.h.out, g.w.out)), g, include, divisor
+
+
+def torch_sign(a: np.ndarray) -> np.ndarray:
+    """torch.sign: -1, 0 or 1, and 0 for NaN (NumPy gives NaN)."""
+    return np.where(np.isnan(a), a.dtype.type(0), np.sign(a))
+
+
+def lp_inf_forward(prep: Prepared, p: float, kernel_size, stride, ceil_mode, max_pool):
+    """torch's p = +-inf Lp pooling: ``max_pool(|x|)`` or ``-max_pool(-|x|)``."""
+    a = np.abs(prep.x)
+    out = max_pool(a if p > 0 else -a, kernel_size, stride, 0, 1, ceil_mode)
+    return unbatched(out if p > 0 else -out, prep.was_3d)
+
+
+def lp_inf_backward(prep: Prepared, p: float, go: np.ndarray, kernel_size, stride, ceil_mode,
+                    max_pool, max_pool_backward):
+    """Its gradient: to the argmax of ``+-|x|``, times torch's ``sign(x)``."""
+    a = np.abs(prep.x)
+    _, idx = max_pool(a if p > 0 else -a, kernel_size, stride, 0, 1, ceil_mode, True)
+    gi = max_pool_backward(go, idx, prep.x.shape) * torch_sign(prep.x)
+    return unbatched(gi, prep.was_3d)

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _pool_args as pa
-from .._validation import check_choice
+from .._validation import as_bool, check_choice
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -69,7 +69,7 @@ def max_pool2d(
 ):
     """Reference for :func:`npkernels.max_pool2d`: one window slice per output position."""
     prep = pa.prepare_max_pool(x, kernel_size, stride, padding, dilation, ceil_mode)
-    want_indices = pa.as_bool(return_indices, "return_indices")
+    want_indices = as_bool(return_indices, "return_indices")
     xa, g = prep.x, prep.geometry
     out = np.empty(g.out_shape(*xa.shape[:2]), xa.dtype)
     idx = np.empty(out.shape, np.int64)
@@ -160,14 +160,11 @@ def avg_pool2d_backward(
     divisor_override: int | None = None,
 ) -> NDArray:
     """Reference for :func:`npkernels.avg_pool2d_backward`: ``grad / divisor`` over each window."""
-    shape = pa.batched(pa.check_input_shape(input_shape))
-    g = pa.pool_geometry(shape[2:], kernel_size, stride, padding, 1, ceil_mode,
-                         name="input_shape")
-    include = pa.as_bool(count_include_pad, "count_include_pad")
-    divisor = pa.divisor_value(divisor_override)
-    prep = pa.prepare_pool_backward(grad_output, input_shape, (g.h.out, g.w.out))
+    prep, g, include, divisor = pa.prepare_avg_backward(
+        grad_output, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
+        divisor_override)
     go = prep.grad
-    gi = np.zeros(shape, go.dtype)
+    gi = np.zeros(prep.input_shape, go.dtype)
     for oh, ow, rs, cs, d in _avg_divisors(g, include, divisor):
         gi[:, :, rs, cs] += (go[:, :, oh, ow] / go.dtype.type(d))[:, :, None, None]
     return pa.unbatched(gi, prep.was_3d)
@@ -179,9 +176,7 @@ def lp_pool2d(x: ArrayLike, norm_type: float, kernel_size, stride=None,
     prep, p = pa.prepare_lp_pool(x, norm_type, kernel_size, stride, ceil_mode)
     xa, g = prep.x, prep.geometry
     if np.isinf(p):
-        out = max_pool2d(np.abs(xa) if p > 0 else -np.abs(xa), kernel_size, stride, 0, 1,
-                         ceil_mode)
-        return pa.unbatched(out if p > 0 else -out, prep.was_3d)
+        return pa.lp_inf_forward(prep, p, kernel_size, stride, ceil_mode, max_pool2d)
     dt = xa.dtype.type
     k = dt(g.h.kernel * g.w.kernel)
     out = np.zeros(g.out_shape(*xa.shape[:2]), xa.dtype)
@@ -205,10 +200,8 @@ def lp_pool2d_backward(grad_output: ArrayLike, x: ArrayLike, norm_type: float, k
                                          ceil_mode)
     xa, g = prep.x, prep.geometry
     if np.isinf(p):
-        a = np.abs(xa) if p > 0 else -np.abs(xa)
-        _, idx = max_pool2d(a, kernel_size, stride, 0, 1, ceil_mode, return_indices=True)
-        gi = _scatter_to_indices(go, idx, xa.shape) * _torch_sign(xa)
-        return pa.unbatched(gi, prep.was_3d)
+        return pa.lp_inf_backward(prep, p, go, kernel_size, stride, ceil_mode, max_pool2d,
+                                  max_pool2d_backward)
     dt = xa.dtype.type
     k = dt(g.h.kernel * g.w.kernel)
     inv_p = dt(1.0 / p)
@@ -218,7 +211,7 @@ def lp_pool2d_backward(grad_output: ArrayLike, x: ArrayLike, norm_type: float, k
         for oh, ow, rs, cs, count in _avg_divisors(g, False, 0):
             avg = _window_sum(xp, rs, cs) / dt(count)
             gt = go[:, :, oh, ow] * (inv_p * _torch_pow(avg * k, 1.0 / p - 1.0)) * k
-            sign = _torch_sign(avg)  # torch.sign(out) * relu(abs(out)), differentiated:
+            sign = pa.torch_sign(avg)  # torch.sign(out) * relu(abs(out)), differentiated:
             gw = np.where(np.abs(avg) <= 0, dt(0), gt * sign) * sign
             total[:, :, rs, cs] += (gw / dt(count))[:, :, None, None]
         gi = total * (dt(p) * _torch_pow(xa, p - 1.0))
@@ -236,11 +229,6 @@ def _torch_pow(a: np.ndarray, e: float) -> np.ndarray:
                  -2.0: lambda v: dt(1) / (v * v)}
     fn = shortcuts.get(float(e))
     return fn(a) if fn is not None else a ** dt(e)
-
-
-def _torch_sign(a: np.ndarray) -> np.ndarray:
-    """torch.sign: -1, 0 or 1, and 0 for NaN (NumPy gives NaN)."""
-    return np.where(np.isnan(a), a.dtype.type(0), np.sign(a))
 
 
 def _adaptive_loop(xa: np.ndarray, geom: pa.AdaptiveGeometry):
@@ -264,7 +252,7 @@ def adaptive_avg_pool2d(x: ArrayLike, output_size) -> NDArray:
 def adaptive_max_pool2d(x: ArrayLike, output_size, return_indices: bool = False):
     """Reference for :func:`npkernels.adaptive_max_pool2d`: max pooling rules on each bin."""
     xa, was_3d, geom = pa.prepare_adaptive(x, output_size)
-    want_indices = pa.as_bool(return_indices, "return_indices")
+    want_indices = as_bool(return_indices, "return_indices")
     out = np.empty((*xa.shape[:2], geom.out_h, geom.out_w), xa.dtype)
     idx = np.empty(out.shape, np.int64)
     for oh, ow, rows, cols in _adaptive_loop(xa, geom):
