@@ -107,7 +107,7 @@ template <class T>
 void avg_pool2d_forward(const T* x, const Geometry& g, const AvgOptions& opt, T* y,
                         int n_threads) {
     const detail::AvgRowFn<T> fixed = detail::fixed_avg_row<T>(g);
-    for_each_plane<char>(g.planes, 0, n_threads, [&](std::int64_t plane, char*) {
+    for_each_plane(g.planes, plane_parts(g.planes, n_threads), [&](std::int64_t plane, std::int64_t) {
         detail::avg_plane(x + plane * g.in_plane(), g, opt, fixed, y + plane * g.out_plane());
     });
 }
@@ -117,7 +117,10 @@ template <class T>
 void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptions& opt,
                          T* grad_input, int n_threads) {
     const std::int64_t width = g.w.size;
-    for_each_plane<T>(g.planes, g.w.out, n_threads, [&](std::int64_t plane, T* delta) {
+    const int parts   = plane_parts(g.planes, n_threads);
+    Buffer<T> scratch = uninitialized_buffer<T>(g.w.out * parts);
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
+        T* delta    = scratch.get() + part * g.w.out;
         T* gi       = grad_input + plane * g.in_plane();
         const T* go = grad_output + plane * g.out_plane();
         for(std::int64_t i = 0; i < g.in_plane(); ++i) {

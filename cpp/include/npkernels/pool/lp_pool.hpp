@@ -65,8 +65,11 @@ void lp_pool2d_forward(const T* x, const Geometry& g, double p, T* y, int n_thre
     const T kk                    = static_cast<T>(g.h.kernel * g.w.kernel);
     const AvgOptions clipped      = {true, 0}; // no padding: the padded window is the clipped one
     const detail::AvgRowFn<T> fix = detail::fixed_avg_row<T>(g);
-    for_each_plane<T>(g.planes, g.in_plane(), n_threads, [&](std::int64_t plane, T* powered) {
-        T* yp = y + plane * g.out_plane();
+    const int parts   = plane_parts(g.planes, n_threads);
+    Buffer<T> scratch = uninitialized_buffer<T>(g.in_plane() * parts);
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
+        T* powered = scratch.get() + part * g.in_plane();
+        T* yp      = y + plane * g.out_plane();
         detail::power_plane(x + plane * g.in_plane(), g.in_plane(), to_p, powered);
         detail::avg_plane(powered, g, clipped, fix, yp);
         for(std::int64_t o = 0; o < g.out_plane(); ++o) {
@@ -88,7 +91,10 @@ void lp_pool2d_backward(const T* grad_output, const T* x, const Geometry& g, dou
     const T kk = static_cast<T>(g.h.kernel * g.w.kernel);
     const T inv_p = static_cast<T>(1.0 / p), tp = static_cast<T>(p);
     const std::int64_t width = g.w.size;
-    for_each_plane<T>(g.planes, g.in_plane(), n_threads, [&](std::int64_t plane, T* powered) {
+    const int parts   = plane_parts(g.planes, n_threads);
+    Buffer<T> scratch = uninitialized_buffer<T>(g.in_plane() * parts);
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
+        T* powered  = scratch.get() + part * g.in_plane();
         const T* xp = x + plane * g.in_plane();
         const T* go = grad_output + plane * g.out_plane();
         T* gi       = grad_input + plane * g.in_plane();

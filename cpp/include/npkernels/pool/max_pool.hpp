@@ -12,7 +12,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "npkernels/pool/pool_shape.hpp"
@@ -26,13 +28,33 @@ inline T later_if_greater(T m, T v) { // the first maximum wins; no NaN here
     return v > m ? v : m;
 }
 
+// Bits of a float type, for the plain-plane test.
 template <class T>
-bool plane_has_nan(const T* x, std::int64_t n) {
-    bool nan = false;
+struct Bits;
+template <>
+struct Bits<float> {
+    using type = std::uint32_t;
+};
+template <>
+struct Bits<double> {
+    using type = std::uint64_t;
+};
+
+// True when the plane holds no NaN and no -0.0. There, max pooling's rule is
+// `v > m ? v : m` and equal values are equal bits, so windows may be reduced in
+// any grouping (rows first, then columns) and give ATen's value bit for bit.
+template <class T>
+bool plane_is_plain(const T* x, std::int64_t n) {
+    using U             = typename Bits<T>::type;
+    constexpr U sign    = U(1) << (sizeof(U) * 8 - 1);
+    constexpr U inf     = sizeof(U) == 4 ? U(0x7f800000u) : U(0x7ff0000000000000ull);
+    U odd               = 0;
     for(std::int64_t i = 0; i < n; ++i) {
-        nan |= x[i] != x[i];
+        U b;
+        std::memcpy(&b, x + i, sizeof b);
+        odd |= U((b & ~sign) > inf) | U(b == sign);
     }
-    return nan;
+    return odd == 0;
 }
 
 // One window, exactly as ATen's cpu_max_pool: -inf start, index of the first tap.
@@ -71,101 +93,202 @@ void max_plane_exact(const T* xp, const Geometry& g, T* yp, std::int64_t* ip) {
     }
 }
 
-// y[ow] = max over the KH x KW window at x0 + ow*SW (rows `row_step` apart), for
-// ow in [lo, hi); KW, SW fixed so the loop vectorises with strided loads.
-template <class T, int KH, int KW, int SW>
-void max_row_fixed(const T* x0, std::int64_t row_step, std::int64_t lo, std::int64_t hi, T* y) {
+// Columns [lo, hi) of y from the column maxima v: y[ow] = max of v[ow*SW + j], j < KW
+// (v already offset by -pW); KW, SW fixed so the loop vectorises.
+template <class T, int KW, int SW>
+void hmax_fixed(const T* v, std::int64_t lo, std::int64_t hi, T* y) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
-        const T* p = x0 + ow * SW;
+        const T* p = v + ow * SW;
         T m        = p[0];
         for(int j = 1; j < KW; ++j) {
             m = later_if_greater(m, p[j]);
-        }
-        for(int r = 1; r < KH; ++r) {
-            const T* q = p + r * row_step;
-            for(int j = 0; j < KW; ++j) {
-                m = later_if_greater(m, q[j]);
-            }
         }
         y[ow] = m;
     }
 }
 
-// The same for any window: one pass per tap over the output row (kept in L1).
 template <class T>
-void max_row_any(const T* x0, std::int64_t row_step, const Geometry& g, std::int64_t lo,
-                 std::int64_t hi, T* y) {
-    const std::int64_t sw = g.w.stride, dw = g.w.dilation;
+void hmax_any(const T* v, const Axis& w, std::int64_t lo, std::int64_t hi, T* y) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
-        y[ow] = x0[ow * sw];
+        y[ow] = v[ow * w.stride];
     }
-    for(std::int64_t r = 0; r < g.h.kernel; ++r) {
-        const T* xr = x0 + r * row_step;
-        for(std::int64_t j = r == 0 ? 1 : 0; j < g.w.kernel; ++j) {
-            const T* xj = xr + j * dw;
-            for(std::int64_t ow = lo; ow < hi; ++ow) {
-                y[ow] = later_if_greater(y[ow], xj[ow * sw]);
-            }
+    for(std::int64_t j = 1; j < w.kernel; ++j) {
+        const T* vj = v + j * w.dilation;
+        for(std::int64_t ow = lo; ow < hi; ++ow) {
+            y[ow] = later_if_greater(y[ow], vj[ow * w.stride]);
         }
     }
 }
 
-using MaxRowFn = void (*)(const void*, std::int64_t, std::int64_t, std::int64_t, void*);
-
-template <class T, int KH, int KW, int SW>
-void max_row_erased(const void* x0, std::int64_t step, std::int64_t lo, std::int64_t hi, void* y) {
-    max_row_fixed<T, KH, KW, SW>(static_cast<const T*>(x0), step, lo, hi, static_cast<T*>(y));
-}
-
-// The compiled shapes (undilated): the common CNN pools; others use max_row_any.
 template <class T>
-MaxRowFn fixed_max_row(const Geometry& g) {
-    if(g.h.dilation != 1 || g.w.dilation != 1 || g.h.kernel != g.w.kernel) {
-        return nullptr;
-    }
-    const std::int64_t k = g.w.kernel, s = g.w.stride;
-    if(k == 3 && s == 2) return &max_row_erased<T, 3, 3, 2>;
-    if(k == 2 && s == 2) return &max_row_erased<T, 2, 2, 2>;
-    if(k == 3 && s == 1) return &max_row_erased<T, 3, 3, 1>;
-    if(k == 2 && s == 1) return &max_row_erased<T, 2, 2, 1>;
+using HmaxFn = void (*)(const T*, std::int64_t, std::int64_t, T*);
+
+template <class T>
+HmaxFn<T> fixed_hmax(const Axis& w) {
+    if(w.dilation != 1) return nullptr;
+    if(w.kernel == 3 && w.stride == 2) return &hmax_fixed<T, 3, 2>;
+    if(w.kernel == 2 && w.stride == 2) return &hmax_fixed<T, 2, 2>;
+    if(w.kernel == 3 && w.stride == 1) return &hmax_fixed<T, 3, 1>;
+    if(w.kernel == 2 && w.stride == 1) return &hmax_fixed<T, 2, 1>;
     return nullptr;
 }
 
+// A plain plane (no NaN, no -0.0): for each output row, the max over its window
+// rows of every column (contiguous, vectorised), then the max over each window's
+// columns. v is scratch of W elements.
 template <class T>
-void max_plane_values(const T* xp, const Geometry& g, MaxRowFn fixed, T* yp) {
-    const Range rows = interior(g.h);
+void max_plane_values_plain(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* v, T* yp) {
     const Range cols = interior(g.w);
     const std::int64_t width = g.w.size;
     for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
-        T* y = yp + oh * g.w.out;
+        T* y          = yp + oh * g.w.out;
         const Taps rt = max_taps(g.h, oh);
-        if(oh < rows.begin || oh >= rows.end || cols.begin >= cols.end) {
+        if(rt.start >= rt.stop) { // dilation misses the input: ATen's -inf
             for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
-                std::int64_t unused = 0;
-                y[ow] = max_window(xp, width, rt, max_taps(g.w, ow), g.h.dilation,
-                                   g.w.dilation, unused);
+                y[ow] = -std::numeric_limits<T>::infinity();
             }
             continue;
         }
-        for(std::int64_t ow = 0; ow < g.w.out; ++ow) { // the clipped edges
-            if(ow == cols.begin) {
+        const T* first = xp + rt.start * width;
+        for(std::int64_t iw = 0; iw < width; ++iw) {
+            v[iw] = first[iw];
+        }
+        for(std::int64_t ih = rt.start + g.h.dilation; ih < rt.stop; ih += g.h.dilation) {
+            const T* row = xp + ih * width;
+            for(std::int64_t iw = 0; iw < width; ++iw) {
+                v[iw] = later_if_greater(v[iw], row[iw]);
+            }
+        }
+        for(std::int64_t ow = 0; ow < g.w.out; ++ow) { // clipped columns
+            if(ow == cols.begin && cols.begin < cols.end) {
                 ow = cols.end - 1;
                 continue;
             }
-            std::int64_t unused = 0;
-            y[ow] = max_window(xp, width, rt, max_taps(g.w, ow), g.h.dilation, g.w.dilation,
-                               unused);
+            const Taps ct = max_taps(g.w, ow);
+            T m           = -std::numeric_limits<T>::infinity();
+            for(std::int64_t iw = ct.start; iw < ct.stop; iw += g.w.dilation) {
+                m = later_if_greater(m, v[iw]);
+            }
+            y[ow] = m;
         }
-        // Window of ow starts at x[rt.start][ow*sw - pw]: x0 + ow*sw.
-        const T* x0 = xp + rt.start * width - g.w.pad;
-        const std::int64_t step = g.h.dilation * width;
-        if(fixed != nullptr) {
-            fixed(x0, step, cols.begin, cols.end, y);
-        } else {
-            max_row_any(x0, step, g, cols.begin, cols.end, y);
+        if(cols.begin < cols.end) {
+            if(fixed != nullptr) {
+                fixed(v - g.w.pad, cols.begin, cols.end, y);
+            } else {
+                hmax_any(v - g.w.pad, g.w, cols.begin, cols.end, y);
+            }
         }
     }
 }
+
+// All ones when c, else 0: a lane mask, so selects compile to and/andnot/or.
+template <class P>
+inline P select_mask(bool c) {
+    return static_cast<P>(-static_cast<P>(c));
+}
+
+// Row r's window maxima with their flat positions, for ow in [lo, hi): taps
+// x_row[ow*SW - pW + j], first maximum wins. P is an integer as wide as T, so
+// values and positions share vector lanes.
+template <class T, class P, int KW, int SW>
+void hargmax_fixed(const T* __restrict xr, P rowbase, std::int64_t pad, std::int64_t lo,
+                   std::int64_t hi, T* __restrict hv, P* __restrict hp) {
+    for(std::int64_t ow = lo; ow < hi; ++ow) {
+        const std::int64_t c0 = ow * SW - pad;
+        const T* p            = xr + c0;
+        T m                   = p[0];
+        P off                 = 0;
+        for(int j = 1; j < KW; ++j) {
+            const P take = select_mask<P>(p[j] > m);
+            m            = later_if_greater(m, p[j]);
+            off          = (P(j) & take) | (off & ~take);
+        }
+        hv[ow] = m;
+        hp[ow] = rowbase + P(c0) + off;
+    }
+}
+
+// acc, accp <- hv, hp where hv > acc (a later row wins only when greater).
+template <class T, class P>
+void combine_rows(const T* __restrict hv, const P* __restrict hp, std::int64_t n,
+                  T* __restrict acc, P* __restrict accp) {
+    for(std::int64_t i = 0; i < n; ++i) {
+        const P take = select_mask<P>(hv[i] > acc[i]);
+        accp[i]      = (hp[i] & take) | (accp[i] & ~take);
+        acc[i]       = later_if_greater(acc[i], hv[i]);
+    }
+}
+
+template <class T, class P>
+using HargmaxFn = void (*)(const T*, P, std::int64_t, std::int64_t, std::int64_t, T*, P*);
+
+template <class T, class P>
+HargmaxFn<T, P> fixed_hargmax(const Axis& w) {
+    if(w.dilation != 1) return nullptr;
+    if(w.kernel == 3 && w.stride == 2) return &hargmax_fixed<T, P, 3, 2>;
+    if(w.kernel == 2 && w.stride == 2) return &hargmax_fixed<T, P, 2, 2>;
+    if(w.kernel == 3 && w.stride == 1) return &hargmax_fixed<T, P, 3, 1>;
+    if(w.kernel == 2 && w.stride == 1) return &hargmax_fixed<T, P, 2, 1>;
+    return nullptr;
+}
+
+// Argmax path of a plain plane: per output row, each window row's maxima (row
+// major: first maximum of the row), then the rows combined in order (a later row
+// wins only when greater), which is ATen's scan order. Scratch: 4 * oW of T/P.
+template <class T, class P>
+void max_plane_indexed_plain(const T* xp, const Geometry& g, HargmaxFn<T, P> fixed, T* hv,
+                             P* hp, T* acc, P* accp, T* yp, std::int64_t* ip) {
+    const Range cols = interior(g.w);
+    const std::int64_t width = g.w.size;
+    for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
+        const Taps rt = max_taps(g.h, oh);
+        if(rt.start >= rt.stop || fixed == nullptr || cols.begin >= cols.end) {
+            for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
+                std::int64_t index = 0;
+                yp[oh * g.w.out + ow] = max_window(xp, width, rt, max_taps(g.w, ow),
+                                                   g.h.dilation, g.w.dilation, index);
+                ip[oh * g.w.out + ow] = index;
+            }
+            continue;
+        }
+        for(std::int64_t ih = rt.start; ih < rt.stop; ih += g.h.dilation) {
+            const T* xr = xp + ih * width;
+            const bool first_row = ih == rt.start;
+            T* v = first_row ? acc : hv;
+            P* q = first_row ? accp : hp;
+            for(std::int64_t ow = 0; ow < g.w.out; ++ow) { // clipped columns
+                if(ow == cols.begin) {
+                    ow = cols.end - 1;
+                    continue;
+                }
+                const Taps ct = max_taps(g.w, ow);
+                T m = -std::numeric_limits<T>::infinity();
+                std::int64_t at = ct.start;
+                for(std::int64_t iw = ct.start; iw < ct.stop; iw += g.w.dilation) {
+                    if(xr[iw] > m) {
+                        m  = xr[iw];
+                        at = iw;
+                    }
+                }
+                v[ow] = m;
+                q[ow] = static_cast<P>(ih * width + at);
+            }
+            fixed(xr, static_cast<P>(ih * width), g.w.pad, cols.begin, cols.end, v, q);
+            if(!first_row) {
+                combine_rows(hv, hp, g.w.out, acc, accp);
+            }
+        }
+        T* y             = yp + oh * g.w.out;
+        std::int64_t* ix = ip + oh * g.w.out;
+        for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
+            y[ow]  = acc[ow];
+            ix[ow] = static_cast<std::int64_t>(accp[ow]);
+        }
+    }
+}
+
+template <class T>
+using Position = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
 
 } // namespace detail
 
@@ -173,16 +296,34 @@ void max_plane_values(const T* xp, const Geometry& g, MaxRowFn fixed, T* yp) {
 template <class T>
 void max_pool2d_forward(const T* x, const Geometry& g, T* y, std::int64_t* indices,
                         int n_threads) {
-    const detail::MaxRowFn fixed = detail::fixed_max_row<T>(g);
-    for_each_plane<char>(g.planes, 0, n_threads, [&](std::int64_t plane, char*) {
+    using P = detail::Position<T>;
+    // int32 positions need the plane to fit; otherwise the exact scalar path.
+    const bool narrow_ok = g.in_plane() < (std::int64_t{1} << 31) || sizeof(P) == 8;
+    const detail::HmaxFn<T> hmax = detail::fixed_hmax<T>(g.w);
+    const detail::HargmaxFn<T, P> hargmax = narrow_ok ? detail::fixed_hargmax<T, P>(g.w) : nullptr;
+    // Scratch per thread: W values (values path) or 2*oW values and 2*oW positions.
+    const std::int64_t nv = std::max(g.w.size, 2 * g.w.out), np = 2 * g.w.out;
+    const int parts      = plane_parts(g.planes, n_threads);
+    Buffer<T> values     = uninitialized_buffer<T>(nv * parts);
+    Buffer<P> positions  = uninitialized_buffer<P>(np * parts);
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
+        T* s        = values.get() + part * nv;
+        P* pos      = positions.get() + part * np;
         const T* xp = x + plane * g.in_plane();
         T* yp       = y + plane * g.out_plane();
+        const bool plain = detail::plane_is_plain(xp, g.in_plane());
         if(indices != nullptr) {
-            detail::max_plane_exact(xp, g, yp, indices + plane * g.out_plane());
-        } else if(detail::plane_has_nan(xp, g.in_plane())) {
-            detail::max_plane_exact<T>(xp, g, yp, nullptr);
+            std::int64_t* ip = indices + plane * g.out_plane();
+            if(plain && hargmax != nullptr) {
+                detail::max_plane_indexed_plain<T, P>(xp, g, hargmax, s, pos, s + g.w.out,
+                                                      pos + g.w.out, yp, ip);
+            } else {
+                detail::max_plane_exact(xp, g, yp, ip);
+            }
+        } else if(plain) {
+            detail::max_plane_values_plain(xp, g, hmax, s, yp);
         } else {
-            detail::max_plane_values(xp, g, fixed, yp);
+            detail::max_plane_exact<T>(xp, g, yp, nullptr);
         }
     });
 }

@@ -92,21 +92,23 @@ inline std::int64_t adaptive_end(std::int64_t i, std::int64_t in, std::int64_t o
     return 1 + ((i + 1) * in - 1) / out;
 }
 
-// Runs fn(plane, scratch) for every plane on up to n_threads threads, each part
-// owning whole planes (so backward scatters need no atomics) and its own
-// `scratch_per_part` elements of S, allocated here, outside the parallel region.
-template <class S, class Fn>
-void for_each_plane(std::int64_t planes, std::int64_t scratch_per_part, int n_threads, Fn&& fn) {
+// How many parts for_each_plane splits `planes` into (allocate scratch per part).
+inline int plane_parts(std::int64_t planes, int n_threads) {
+    return useful_threads(planes, 1, n_threads);
+}
+
+// Runs fn(plane, part) for every plane, `parts` contiguous runs of planes each on
+// one thread: a part owns whole planes (so backward scatters need no atomics)
+// and may use scratch indexed by `part`, allocated by the caller beforehand.
+template <class Fn>
+void for_each_plane(std::int64_t planes, int parts, Fn&& fn) {
     if(planes <= 0) {
         return;
     }
-    const int parts = useful_threads(planes, 1, n_threads);
-    Buffer<S> scratch = uninitialized_buffer<S>(scratch_per_part * parts);
     parallel_parts(parts, parts, [&](std::int64_t p) {
         const Range r = part_range(planes, p, parts);
-        S* s          = scratch.get() + p * scratch_per_part;
         for(std::int64_t plane = r.begin; plane < r.end; ++plane) {
-            fn(plane, s);
+            fn(plane, p);
         }
     });
 }
