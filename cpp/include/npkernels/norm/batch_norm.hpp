@@ -1,18 +1,22 @@
 #pragma once
 // Batch normalisation over (N, C, S) (S = H*W, or 1 for (N, C)), per channel:
 //   x_hat = (x - mean) * invstd,  invstd = 1 / sqrt(var + eps),  y = gamma * x_hat + beta
-// Statistics accumulate in double from a shift (the channel's first value), so
-// float32 stays accurate on large batches and large means: each lane of a fixed
-// 8-lane accumulator sums (x - K) and (x - K)^2, the lanes combined in order.
-// Work is split by channel: one thread reads a channel's N planes for the
-// statistics and again (from its cache) to normalise, so memory sees x once.
+// Statistics are sums of (x - K) and (x - K)^2 from a shift K (the channel's first
+// value), so large means cost no accuracy; float32 sums 64-value blocks in float32
+// and everything above in float64, so the error does not grow with the batch
+// (float64 sums in float64). Both passes (statistics, then normalisation) stream
+// through memory in order; partial sums belong to fixed blocks of rows and are
+// combined in order, so any thread count gives the same bits.
 // The backward is ATen's training formula:
 //   dot = sum dy * (x - mean),  gm = sum dy / M,  k = dot * invstd^2 / M
 //   dx  = (dy - gm - (x - mean) * k) * invstd * gamma,  dgamma = dot * invstd,  dbeta = sum dy
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
+#include "npkernels/buffer.hpp"
 #include "npkernels/parallel.hpp"
 
 namespace npk::norm {
@@ -26,57 +30,141 @@ struct Layout {
 
 namespace detail {
 
-constexpr int lanes = 8;
+// Sums of one contiguous plane, shifted: sum (b - kb) and sum (a - ka) * (b - kb)
+// (with Square, a is b). float32 sums 64-value blocks in float32 lanes and adds
+// each block to float64 totals, so the error is that of a 64-term float sum and
+// does not grow with the batch; float64 sums in float64 lanes. Fixed lanes and a
+// fixed combination order: the same bits whatever the thread count.
+typedef float Float4 __attribute__((vector_size(16)));
+typedef double Double2 __attribute__((vector_size(16)));
 
-// sum (a - ka) * (b - kb) and sum (b - kb) over channel ch, in double, fixed lanes.
-// With a == b this gives the shifted sums of squares; the backward uses a = x, b = dy.
-template <class T, bool Square>
-void channel_sums(const T* a, double ka, const T* b, double kb, const Layout& l, std::int64_t ch,
-                  double& sum_b, double& sum_ab) {
-    double s1[lanes] = {}, s2[lanes] = {};
-    for(std::int64_t n = 0; n < l.n; ++n) {
-        const std::int64_t off = (n * l.c + ch) * l.s;
-        const T* pa            = a + off;
-        const T* pb            = b + off;
-        std::int64_t i         = 0;
-        for(; i + lanes <= l.s; i += lanes) {
-            for(int j = 0; j < lanes; ++j) {
-                const double db = static_cast<double>(pb[i + j]) - kb;
-                const double da = Square ? db : static_cast<double>(pa[i + j]) - ka;
-                s1[j] += db;
-                s2[j] += da * db;
-            }
-        }
-        for(int j = 0; i < l.s; ++i, ++j) {
-            const double db = static_cast<double>(pb[i]) - kb;
-            const double da = Square ? db : static_cast<double>(pa[i]) - ka;
-            s1[j] += db;
-            s2[j] += da * db;
-        }
-    }
-    sum_b = sum_ab = 0.0;
-    for(int j = 0; j < lanes; ++j) {
-        sum_b += s1[j];
-        sum_ab += s2[j];
-    }
+// 16-byte SIMD vectors of T (GNU vector extensions; gcc and clang lower them to
+// any target, SSE2 included).
+template <class T>
+struct Simd;
+template <>
+struct Simd<float> {
+    using type = Float4;
+    static constexpr int lanes = 4;
+};
+template <>
+struct Simd<double> {
+    using type = Double2;
+    static constexpr int lanes = 2;
+};
+
+template <class T>
+inline typename Simd<T>::type load(const T* p) {
+    typename Simd<T>::type v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
 }
 
-// y = (x - mean) * scale + shift over channel ch.
-template <class T>
-void channel_apply(const T* x, const Layout& l, std::int64_t ch, T mean, T scale, T shift, T* y) {
-    for(std::int64_t n = 0; n < l.n; ++n) {
-        const std::int64_t off = (n * l.c + ch) * l.s;
-        const T* px            = x + off;
-        T* py                  = y + off;
-        for(std::int64_t i = 0; i < l.s; ++i) {
-            py[i] = (px[i] - mean) * scale + shift;
+template <class T, bool Square>
+void plane_sums(const T* a, T ka, const T* b, T kb, std::int64_t s, double& sum_b,
+                double& sum_ab) {
+    using V              = typename Simd<T>::type;
+    constexpr int lanes  = Simd<T>::lanes;
+    constexpr int step   = 2 * lanes;
+    constexpr int block  = sizeof(T) == 4 ? 64 : 1 << 30; // float64: one block per plane
+    double t1 = 0.0, t2 = 0.0;
+    std::int64_t i = 0;
+    while(i + step <= s) {
+        const std::int64_t stop = std::min<std::int64_t>(s - step, i + block - step);
+        V u1a = V{} , u1b = V{}, u2a = V{}, u2b = V{};
+        for(; i <= stop; i += step) {
+            const V b0 = load(b + i) - kb, b1 = load(b + i + lanes) - kb;
+            const V a0 = Square ? b0 : load(a + i) - ka;
+            const V a1 = Square ? b1 : load(a + i + lanes) - ka;
+            u1a += b0;
+            u1b += b1;
+            u2a += a0 * b0;
+            u2b += a1 * b1;
         }
+        const V u1 = u1a + u1b, u2 = u2a + u2b;
+        double v1 = 0.0, v2 = 0.0;
+        for(int j = 0; j < lanes; ++j) {
+            v1 += static_cast<double>(u1[j]);
+            v2 += static_cast<double>(u2[j]);
+        }
+        t1 += v1;
+        t2 += v2;
     }
+    for(; i < s; ++i) {
+        const double db = static_cast<double>(b[i]) - static_cast<double>(kb);
+        const double da = Square ? db : static_cast<double>(a[i]) - static_cast<double>(ka);
+        t1 += db;
+        t2 += da * db;
+    }
+    sum_b  = t1;
+    sum_ab = t2;
+}
+
+// The statistics are summed per unit (a block of rows, one channel): rows_per_block
+// is fixed by the layout (about 4096 values per block, at least one row), never by
+// the thread count, and a unit's planes are summed in row order. Units run in
+// memory order, split into contiguous runs over threads.
+struct Units {
+    std::int64_t rows_per_block;
+    std::int64_t blocks;
+    explicit Units(const Layout& l)
+        : rows_per_block(std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(1, l.c * l.s))),
+          blocks((l.n + rows_per_block - 1) / rows_per_block) {}
+    std::int64_t count(const Layout& l) const { return blocks * l.c; }
+};
+
+// fn(unit, plane) for the planes of each unit, in order; unit = block * C + channel.
+template <class Fn>
+void for_each_unit(const Layout& l, const Units& u, int n_threads, Fn&& fn) {
+    parallel_for(u.count(l), 1, n_threads, [&](std::int64_t begin, std::int64_t end) {
+        for(std::int64_t unit = begin; unit < end; ++unit) {
+            const std::int64_t block = unit / l.c, ch = unit % l.c;
+            const std::int64_t stop  = std::min(l.n, (block + 1) * u.rows_per_block);
+            for(std::int64_t n = block * u.rows_per_block; n < stop; ++n) {
+                fn(unit, n * l.c + ch);
+            }
+        }
+    });
+}
+
+// A channel's total over the units (blocks in order: deterministic).
+inline double channel_total(const double* per_unit, const Layout& l, const Units& u,
+                            std::int64_t ch) {
+    double total = 0.0;
+    for(std::int64_t b = 0; b < u.blocks; ++b) {
+        total += per_unit[b * l.c + ch];
+    }
+    return total;
+}
+
+// fn(plane, channel) over every plane, in memory order, split over threads.
+template <class Fn>
+void for_each_plane(const Layout& l, int n_threads, Fn&& fn) {
+    const std::int64_t grain = std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(1, l.s));
+    parallel_for(l.n * l.c, grain, n_threads, [&](std::int64_t begin, std::int64_t end) {
+        for(std::int64_t p = begin; p < end; ++p) {
+            fn(p, p % l.c);
+        }
+    });
 }
 
 template <class T>
 T at_or(const T* p, std::int64_t i, T fallback) {
     return p != nullptr ? p[i] : fallback;
+}
+
+// y = (x - mean[c]) * scale[c] + shift[c] over every plane.
+template <class T>
+void apply(const T* x, const Layout& l, const T* mean, const T* scale, const T* shift, T* y,
+           int n_threads) {
+    for_each_plane(l, n_threads, [&](std::int64_t p, std::int64_t ch) {
+        const T mu = mean[ch], sc = scale[ch], sh = shift[ch];
+        const T* px = x + p * l.s;
+        T* py       = y + p * l.s;
+        for(std::int64_t i = 0; i < l.s; ++i) {
+            py[i] = (px[i] - mu) * sc + sh;
+        }
+    });
 }
 
 } // namespace detail
@@ -88,36 +176,51 @@ template <class T>
 void batch_norm_forward(const T* x, const Layout& l, const T* gamma, const T* beta, double eps,
                         T* y, T* mean, T* invstd, double* unbiased_var, int n_threads) {
     const double m = static_cast<double>(l.count());
-    parallel_for(l.c, 1, n_threads, [&](std::int64_t begin, std::int64_t end) {
-        for(std::int64_t ch = begin; ch < end; ++ch) {
-            const double k = static_cast<double>(x[ch * l.s]); // the first value, n = 0
-            double s1 = 0.0, s2 = 0.0;
-            detail::channel_sums<T, true>(x, k, x, k, l, ch, s1, s2);
-            const double mu   = k + s1 / m;
-            const double sq   = std::fmax(s2 - s1 * s1 / m, 0.0); // sum (x - mu)^2
-            const double istd = 1.0 / std::sqrt(sq / m + eps);
-            mean[ch]          = static_cast<T>(mu);
-            invstd[ch]        = static_cast<T>(istd);
-            unbiased_var[ch]  = l.count() > 1 ? sq / (m - 1.0) : std::nan("");
-            const double g    = static_cast<double>(detail::at_or(gamma, ch, T(1)));
-            detail::channel_apply(x, l, ch, mean[ch], static_cast<T>(g * istd),
-                                  detail::at_or(beta, ch, T(0)), y);
-        }
+    const detail::Units units(l);
+    Buffer<double> sums = uninitialized_buffer<double>(2 * units.count(l));
+    Buffer<T> coef      = uninitialized_buffer<T>(2 * l.c);
+    double* s1 = sums.get();
+    double* s2 = s1 + units.count(l);
+    // Shift: the channel's first value, so the sums see x - K, small near the mean.
+    detail::for_each_unit(l, units, n_threads, [&](std::int64_t unit, std::int64_t p) {
+        const std::int64_t ch = p % l.c;
+        const T k             = x[ch * l.s];
+        double a = 0.0, b = 0.0;
+        detail::plane_sums<T, true>(x + p * l.s, k, x + p * l.s, k, l.s, a, b);
+        const bool first = p / l.c == (unit / l.c) * units.rows_per_block;
+        s1[unit] = first ? a : s1[unit] + a;
+        s2[unit] = first ? b : s2[unit] + b;
     });
+    T* scale = coef.get();
+    T* shift = scale + l.c;
+    for(std::int64_t ch = 0; ch < l.c; ++ch) {
+        const double k = static_cast<double>(x[ch * l.s]);
+        const double t1 = detail::channel_total(s1, l, units, ch);
+        const double t2 = detail::channel_total(s2, l, units, ch);
+        const double sq   = std::fmax(t2 - t1 * t1 / m, 0.0); // sum (x - mean)^2
+        const double istd = 1.0 / std::sqrt(sq / m + eps);
+        mean[ch]          = static_cast<T>(k + t1 / m);
+        invstd[ch]        = static_cast<T>(istd);
+        unbiased_var[ch]  = l.count() > 1 ? sq / (m - 1.0) : std::nan("");
+        scale[ch] = static_cast<T>(static_cast<double>(detail::at_or(gamma, ch, T(1))) * istd);
+        shift[ch] = detail::at_or(beta, ch, T(0));
+    }
+    detail::apply(x, l, mean, scale, shift, y, n_threads);
 }
 
 // Evaluation forward with given statistics: y = (x - mean) * (gamma / sqrt(var + eps)) + beta.
 template <class T>
 void batch_norm_eval(const T* x, const Layout& l, const T* mean, const T* var, const T* gamma,
                      const T* beta, double eps, T* y, int n_threads) {
-    parallel_for(l.c, 1, n_threads, [&](std::int64_t begin, std::int64_t end) {
-        for(std::int64_t ch = begin; ch < end; ++ch) {
-            const double istd = 1.0 / std::sqrt(static_cast<double>(var[ch]) + eps);
-            const double g    = static_cast<double>(detail::at_or(gamma, ch, T(1)));
-            detail::channel_apply(x, l, ch, mean[ch], static_cast<T>(g * istd),
-                                  detail::at_or(beta, ch, T(0)), y);
-        }
-    });
+    Buffer<T> coef = uninitialized_buffer<T>(2 * l.c);
+    T* scale       = coef.get();
+    T* shift       = scale + l.c;
+    for(std::int64_t ch = 0; ch < l.c; ++ch) {
+        const double istd = 1.0 / std::sqrt(static_cast<double>(var[ch]) + eps);
+        scale[ch] = static_cast<T>(static_cast<double>(detail::at_or(gamma, ch, T(1))) * istd);
+        shift[ch] = detail::at_or(beta, ch, T(0));
+    }
+    detail::apply(x, l, mean, scale, shift, y, n_threads);
 }
 
 // Training backward (the statistics are those of x: mean and invstd from the forward).
@@ -126,27 +229,39 @@ void batch_norm_backward(const T* grad_y, const T* x, const Layout& l, const T* 
                          const T* mean, const T* invstd, T* grad_x, T* grad_gamma, T* grad_beta,
                          int n_threads) {
     const double m = static_cast<double>(l.count());
-    parallel_for(l.c, 1, n_threads, [&](std::int64_t begin, std::int64_t end) {
-        for(std::int64_t ch = begin; ch < end; ++ch) {
-            double sum_dy = 0.0, dot = 0.0;
-            detail::channel_sums<T, false>(x, static_cast<double>(mean[ch]), grad_y, 0.0, l, ch,
-                                           sum_dy, dot);
-            const double istd = static_cast<double>(invstd[ch]);
-            grad_gamma[ch]    = static_cast<T>(dot * istd);
-            grad_beta[ch]     = static_cast<T>(sum_dy);
-            const T mu        = mean[ch];
-            const T gm        = static_cast<T>(sum_dy / m);
-            const T k         = static_cast<T>(dot * istd * istd / m);
-            const T scale     = static_cast<T>(istd * static_cast<double>(detail::at_or(gamma, ch, T(1))));
-            for(std::int64_t n = 0; n < l.n; ++n) {
-                const std::int64_t off = (n * l.c + ch) * l.s;
-                const T* px = x + off;
-                const T* pg = grad_y + off;
-                T* pd       = grad_x + off;
-                for(std::int64_t i = 0; i < l.s; ++i) {
-                    pd[i] = (pg[i] - gm - (px[i] - mu) * k) * scale;
-                }
-            }
+    const detail::Units units(l);
+    Buffer<double> sums = uninitialized_buffer<double>(2 * units.count(l));
+    Buffer<T> coef      = uninitialized_buffer<T>(3 * l.c);
+    double* s1 = sums.get();
+    double* s2 = s1 + units.count(l);
+    detail::for_each_unit(l, units, n_threads, [&](std::int64_t unit, std::int64_t p) {
+        const std::int64_t ch = p % l.c;
+        double a = 0.0, b = 0.0;
+        detail::plane_sums<T, false>(x + p * l.s, mean[ch], grad_y + p * l.s, T(0), l.s, a, b);
+        const bool first = p / l.c == (unit / l.c) * units.rows_per_block;
+        s1[unit] = first ? a : s1[unit] + a;
+        s2[unit] = first ? b : s2[unit] + b;
+    });
+    T* gm    = coef.get();
+    T* k     = gm + l.c;
+    T* scale = k + l.c;
+    for(std::int64_t ch = 0; ch < l.c; ++ch) {
+        const double sum_dy = detail::channel_total(s1, l, units, ch);
+        const double dot    = detail::channel_total(s2, l, units, ch);
+        const double istd = static_cast<double>(invstd[ch]);
+        grad_gamma[ch]    = static_cast<T>(dot * istd);
+        grad_beta[ch]     = static_cast<T>(sum_dy);
+        gm[ch]            = static_cast<T>(sum_dy / m);
+        k[ch]             = static_cast<T>(dot * istd * istd / m);
+        scale[ch] = static_cast<T>(istd * static_cast<double>(detail::at_or(gamma, ch, T(1))));
+    }
+    detail::for_each_plane(l, n_threads, [&](std::int64_t p, std::int64_t ch) {
+        const T mu = mean[ch], g = gm[ch], kk = k[ch], sc = scale[ch];
+        const T* px = x + p * l.s;
+        const T* pg = grad_y + p * l.s;
+        T* pd       = grad_x + p * l.s;
+        for(std::int64_t i = 0; i < l.s; ++i) {
+            pd[i] = (pg[i] - g - (px[i] - mu) * kk) * sc;
         }
     });
 }
