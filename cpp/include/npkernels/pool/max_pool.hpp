@@ -57,6 +57,29 @@ bool plane_is_plain(const T* x, std::int64_t n) {
     return odd == 0;
 }
 
+// Tests rows once each, in order, as windows first reach them, so a plane is
+// checked while its rows are in L1 and an unusual value found late costs only a
+// redo of that plane.
+template <class T>
+class PlainRows {
+  public:
+    PlainRows(const T* xp, std::int64_t width) : xp_(xp), width_(width) {}
+    // True when rows [0, stop) are all plain.
+    bool through(std::int64_t stop) {
+        for(; next_ < stop; ++next_) {
+            if(!plane_is_plain(xp_ + next_ * width_, width_)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+  private:
+    const T* xp_;
+    std::int64_t width_;
+    std::int64_t next_ = 0;
+};
+
 // One window, exactly as ATen's cpu_max_pool: -inf start, index of the first tap.
 template <class T>
 inline T max_window(const T* xp, std::int64_t width, Taps rows, Taps cols, std::int64_t dh,
@@ -137,12 +160,16 @@ HmaxFn<T> fixed_hmax(const Axis& w) {
 // rows of every column (contiguous, vectorised), then the max over each window's
 // columns. v is scratch of W elements.
 template <class T>
-void max_plane_values_plain(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* v, T* yp) {
+bool max_plane_values_plain(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* v, T* yp) {
     const Range cols = interior(g.w);
     const std::int64_t width = g.w.size;
+    PlainRows<T> plain(xp, width);
     for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
         T* y          = yp + oh * g.w.out;
         const Taps rt = max_taps(g.h, oh);
+        if(!plain.through(rt.stop)) {
+            return false;
+        }
         if(rt.start >= rt.stop) { // dilation misses the input: ATen's -inf
             for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
                 y[ow] = -std::numeric_limits<T>::infinity();
@@ -179,6 +206,7 @@ void max_plane_values_plain(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* 
             }
         }
     }
+    return true;
 }
 
 // All ones when c, else 0: a lane mask, so selects compile to and/andnot/or.
@@ -236,12 +264,16 @@ HargmaxFn<T, P> fixed_hargmax(const Axis& w) {
 // major: first maximum of the row), then the rows combined in order (a later row
 // wins only when greater), which is ATen's scan order. Scratch: 4 * oW of T/P.
 template <class T, class P>
-void max_plane_indexed_plain(const T* xp, const Geometry& g, HargmaxFn<T, P> fixed, T* hv,
+bool max_plane_indexed_plain(const T* xp, const Geometry& g, HargmaxFn<T, P> fixed, T* hv,
                              P* hp, T* acc, P* accp, T* yp, std::int64_t* ip) {
     const Range cols = interior(g.w);
     const std::int64_t width = g.w.size;
+    PlainRows<T> plain(xp, width);
     for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
         const Taps rt = max_taps(g.h, oh);
+        if(!plain.through(rt.stop)) {
+            return false;
+        }
         if(rt.start >= rt.stop || fixed == nullptr || cols.begin >= cols.end) {
             for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
                 std::int64_t index = 0;
@@ -285,6 +317,7 @@ void max_plane_indexed_plain(const T* xp, const Geometry& g, HargmaxFn<T, P> fix
             ix[ow] = static_cast<std::int64_t>(accp[ow]);
         }
     }
+    return true;
 }
 
 template <class T>
@@ -311,18 +344,15 @@ void max_pool2d_forward(const T* x, const Geometry& g, T* y, std::int64_t* indic
         P* pos      = positions.get() + part * np;
         const T* xp = x + plane * g.in_plane();
         T* yp       = y + plane * g.out_plane();
-        const bool plain = detail::plane_is_plain(xp, g.in_plane());
+        // The fast paths give up (returning false) on a plane with NaN or -0.0.
         if(indices != nullptr) {
             std::int64_t* ip = indices + plane * g.out_plane();
-            if(plain && hargmax != nullptr) {
-                detail::max_plane_indexed_plain<T, P>(xp, g, hargmax, s, pos, s + g.w.out,
-                                                      pos + g.w.out, yp, ip);
-            } else {
+            if(hargmax == nullptr
+               || !detail::max_plane_indexed_plain<T, P>(xp, g, hargmax, s, pos, s + g.w.out,
+                                                         pos + g.w.out, yp, ip)) {
                 detail::max_plane_exact(xp, g, yp, ip);
             }
-        } else if(plain) {
-            detail::max_plane_values_plain(xp, g, hmax, s, yp);
-        } else {
+        } else if(!detail::max_plane_values_plain(xp, g, hmax, s, yp)) {
             detail::max_plane_exact<T>(xp, g, yp, nullptr);
         }
     });
