@@ -112,11 +112,43 @@ void avg_pool2d_forward(const T* x, const Geometry& g, const AvgOptions& opt, T*
     });
 }
 
-// grad_input = sum over the windows holding each input of grad_output / divisor.
+namespace detail {
+
+// row[ow*SW + j] += delta[ow] for j < KW, ow in [lo, hi) (row already offset by -pW),
+// in ow order: the order ATen adds in.
+template <class T, int KW, int SW>
+void spread_row_fixed(const T* delta, std::int64_t lo, std::int64_t hi, T* row) {
+    for(std::int64_t ow = lo; ow < hi; ++ow) {
+        const T d = delta[ow];
+        T* q      = row + ow * SW;
+        for(int j = 0; j < KW; ++j) {
+            q[j] += d;
+        }
+    }
+}
+
+template <class T>
+using SpreadFn = void (*)(const T*, std::int64_t, std::int64_t, T*);
+
+template <class T>
+SpreadFn<T> fixed_spread(const Axis& w) {
+    if(w.kernel == 2 && w.stride == 2) return &spread_row_fixed<T, 2, 2>;
+    if(w.kernel == 3 && w.stride == 2) return &spread_row_fixed<T, 3, 2>;
+    if(w.kernel == 3 && w.stride == 1) return &spread_row_fixed<T, 3, 1>;
+    if(w.kernel == 2 && w.stride == 1) return &spread_row_fixed<T, 2, 1>;
+    return nullptr;
+}
+
+} // namespace detail
+
+// grad_input = sum over the windows holding each input of grad_output / divisor,
+// added in output order (rows of windows, then columns), as ATen does.
 template <class T>
 void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptions& opt,
                          T* grad_input, int n_threads) {
     const std::int64_t width = g.w.size;
+    const Range cols = interior(g.w);
+    const detail::SpreadFn<T> fixed = detail::fixed_spread<T>(g.w);
     const int parts   = plane_parts(g.planes, n_threads);
     Buffer<T> scratch = uninitialized_buffer<T>(g.w.out * parts);
     for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
@@ -134,7 +166,14 @@ void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptio
             }
             for(std::int64_t ih = hs.start; ih < hs.stop; ++ih) {
                 T* row = gi + ih * width;
+                // Column order within a row matters only where windows overlap, and
+                // there both paths add in ow order.
                 for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
+                    if(fixed != nullptr && ow == cols.begin && cols.begin < cols.end) {
+                        fixed(delta, cols.begin, cols.end, row - g.w.pad);
+                        ow = cols.end - 1;
+                        continue;
+                    }
                     const AvgSpan ws = avg_span(g.w, ow);
                     const T d        = delta[ow];
                     for(std::int64_t iw = ws.start; iw < ws.stop; ++iw) {
