@@ -34,7 +34,8 @@ def batch_input(x: ArrayLike, name: str = "x", dtype=None) -> BatchInput:
     if arr.ndim < 2 or arr.shape[1] < 1:
         msg = f"{name} must have shape (N, C) or (N, C, H, W) with C >= 1, got {arr.shape}"
         raise ValueError(msg)
-    return BatchInput(arr.reshape(arr.shape[0], arr.shape[1], -1), arr.shape)
+    spatial = int(np.prod(arr.shape[2:], dtype=np.int64))
+    return BatchInput(arr.reshape(arr.shape[0], arr.shape[1], spatial), arr.shape)
 
 
 def channel_param(v: ArrayLike | None, name: str, c: int, dtype) -> np.ndarray | None:

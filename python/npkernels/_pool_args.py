@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_bool, as_float_array, as_index_array, check_shape
+from ._validation import as_bool, as_float_array, as_index_array, check_choice, check_shape
 
 __all__ = [
     "AdaptiveGeometry",
@@ -392,3 +392,13 @@ def lp_inf_backward(prep: Prepared, p: float, go: np.ndarray, kernel_size, strid
     _, idx = max_pool(a if p > 0 else -a, kernel_size, stride, 0, 1, ceil_mode, True)
     gi = max_pool_backward(go, idx, prep.x.shape) * torch_sign(prep.x)
     return unbatched(gi, prep.was_3d)
+
+
+def spatial_pyramid(x, levels, mode, adaptive_max, adaptive_avg) -> np.ndarray:
+    """SPP from the given adaptive pools: each level's (N, C, l, l) flattened, concatenated."""
+    xa = spp_input(x)
+    lv = spp_levels(levels)
+    check_choice(mode, "mode", ("max", "avg"))
+    pool = adaptive_max if mode == "max" else adaptive_avg
+    n, c = xa.shape[:2]
+    return np.concatenate([pool(xa, lvl).reshape(n, c * lvl * lvl) for lvl in lv], axis=1)

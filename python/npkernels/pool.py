@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _core
 from . import _pool_args as pa
 from ._threads import get_num_threads
-from ._validation import as_bool, check_choice
+from ._validation import as_bool
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -641,8 +641,4 @@ def spatial_pyramid_pool(x: ArrayLike, levels=(1, 2, 4), mode: str = "max") -> N
     >>> nk.spatial_pyramid_pool(np.arange(16.0).reshape(1, 1, 4, 4), levels=(1, 2))
     array([[15.,  5.,  7., 13., 15.]])
     """
-    xa = pa.spp_input(x)
-    lv = pa.spp_levels(levels)
-    check_choice(mode, "mode", ("max", "avg"))
-    pool = adaptive_max_pool2d if mode == "max" else adaptive_avg_pool2d
-    return np.concatenate([pool(xa, lvl).reshape(xa.shape[0], -1) for lvl in lv], axis=1)
+    return pa.spatial_pyramid(x, levels, mode, adaptive_max_pool2d, adaptive_avg_pool2d)

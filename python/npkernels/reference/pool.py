@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _pool_args as pa
-from .._validation import as_bool, check_choice
+from .._validation import as_bool
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -38,7 +38,7 @@ def _max_window(x: np.ndarray, rows: np.ndarray, cols: np.ndarray, start: int = 
     number (the last NaN of the window, as ATen's ``val > max || isnan(val)``).
     """
     n, c, _, width = x.shape
-    win = x[:, :, rows][:, :, :, cols].reshape(n, c, -1)
+    win = x[:, :, rows][:, :, :, cols].reshape(n, c, rows.size * cols.size)
     flat = (rows[:, None] * width + cols[None, :]).ravel()
     if win.shape[-1] == 0:  # a dilated window can miss the input: ATen keeps its start
         return np.full((n, c), -np.inf, x.dtype), np.full((n, c), start, np.int64)
@@ -88,7 +88,7 @@ def _scatter_to_indices(grad: np.ndarray, idx: np.ndarray, shape) -> np.ndarray:
     pa.check_indices_range(idx, h * w)
     gi = np.zeros(n * c * h * w, grad.dtype)
     planes = np.arange(n * c, dtype=np.int64)[:, None] * (h * w)
-    np.add.at(gi, (planes + idx.reshape(n * c, -1)).ravel(), grad.ravel())
+    np.add.at(gi, (planes + idx.reshape(n * c, idx[0, 0].size if n else 0)).ravel(), grad.ravel())
     return gi.reshape(shape)
 
 
@@ -282,8 +282,4 @@ def adaptive_max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike,
 
 def spatial_pyramid_pool(x: ArrayLike, levels=(1, 2, 4), mode: str = "max") -> NDArray:
     """Reference for :func:`npkernels.spatial_pyramid_pool`: adaptive pools, concatenated."""
-    xa = pa.spp_input(x)
-    lv = pa.spp_levels(levels)
-    check_choice(mode, "mode", ("max", "avg"))
-    pool = adaptive_max_pool2d if mode == "max" else adaptive_avg_pool2d
-    return np.concatenate([pool(xa, lvl).reshape(xa.shape[0], -1) for lvl in lv], axis=1)
+    return pa.spatial_pyramid(x, levels, mode, adaptive_max_pool2d, adaptive_avg_pool2d)
