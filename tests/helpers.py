@@ -221,6 +221,6 @@ def assert_all_match(actual, expected) -> None:
         assert_matches(actual, expected)
 
 
-def big_image(dtype=np.float32, shape=(2, 8, 40, 36), seed: int = 0) -> np.ndarray:
-    """An image with enough planes to split over 3 threads."""
+def big_image(dtype=np.float32, shape=(4, 8, 64, 48), seed: int = 0) -> np.ndarray:
+    """An image with enough work to split over 3 threads (>= 3 * 2**15 values)."""
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)

@@ -139,7 +139,8 @@ py::array avg_pool2d(const py::array& x, const Pair& k, const Pair& s, const Pai
         const auto a = as_c_array<T>(x, "x");
         require_nchw(a, "x");
         const std::int64_t n = a.shape(0), c = a.shape(1);
-        const pool::Geometry g = geometry(n * c, a.shape(2), a.shape(3), k, s, p, {1, 1}, ceil_mode);
+        const pool::Geometry g
+            = geometry(n * c, a.shape(2), a.shape(3), k, s, p, {1, 1}, ceil_mode);
         const pool::AvgOptions opt = avg_options(count_include_pad, divisor_override);
         auto y = new_nchw<T>(n, c, g.h.out, g.w.out);
         const T* px = a.data();

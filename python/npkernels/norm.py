@@ -203,8 +203,8 @@ def batch_norm_backward(grad_y: ArrayLike, x: ArrayLike, gamma: ArrayLike | None
     >>> x = np.array([[1.0], [3.0]])
     >>> y, mean, invstd = nk.batch_norm_forward(x, None, None, eps=0.0)
     >>> nk.batch_norm_backward(np.array([[1.0], [0.0]]), x, None, mean, invstd)
-    (array([[ 0.],
-           [-0.]]), array([-1.]), array([1.]))
+    (array([[0.],
+           [0.]]), array([-1.]), array([1.]))
     """
     inp, gy, g, m, s = na.backward_args(grad_y, x, gamma, mean, invstd)
     gx, gg, gb = _core.batch_norm_backward(gy, inp.x, g, m, s, n_threads=get_num_threads())

@@ -88,6 +88,9 @@ void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
         for(; i + lanes <= n; i += lanes) {
             stream_store(out + i, vf(i));
         }
+#if defined(__SSE2__)
+        _mm_sfence(); // order the streaming stores before anything that follows
+#endif
     }
     for(; i < n; ++i) {
         out[i] = sf(i);
@@ -146,6 +149,9 @@ void plane_sums(const T* a, T ka, const T* b, T kb, std::int64_t s, double& sum_
     sum_ab = t2;
 }
 
+// Values a thread should get before another one is worth starting.
+constexpr std::int64_t min_values_per_thread = std::int64_t{1} << 15;
+
 // The statistics are summed per unit (a block of rows, one channel): rows_per_block
 // is fixed by the layout (about 4096 values per block, at least one row), never by
 // the thread count, and a unit's planes are summed in row order. Units run in
@@ -162,7 +168,9 @@ struct Units {
 // fn(unit, plane) for the planes of each unit, in order; unit = block * C + channel.
 template <class Fn>
 void for_each_unit(const Layout& l, const Units& u, int n_threads, Fn&& fn) {
-    parallel_for(u.count(l), 1, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    const std::int64_t per_unit = std::max<std::int64_t>(1, u.rows_per_block * l.s);
+    const std::int64_t grain    = std::max<std::int64_t>(1, min_values_per_thread / per_unit);
+    parallel_for(u.count(l), grain, n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t unit = begin; unit < end; ++unit) {
             const std::int64_t block = unit / l.c, ch = unit % l.c;
             const std::int64_t stop  = std::min(l.n, (block + 1) * u.rows_per_block);
@@ -186,7 +194,8 @@ inline double channel_total(const double* per_unit, const Layout& l, const Units
 // fn(plane, channel) over every plane, in memory order, split over threads.
 template <class Fn>
 void for_each_plane(const Layout& l, int n_threads, Fn&& fn) {
-    const std::int64_t grain = std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(1, l.s));
+    const std::int64_t per   = std::max<std::int64_t>(1, l.s);
+    const std::int64_t grain = std::max<std::int64_t>(1, min_values_per_thread / per);
     parallel_for(l.n * l.c, grain, n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t p = begin; p < end; ++p) {
             fn(p, p % l.c);
@@ -203,7 +212,7 @@ T at_or(const T* p, std::int64_t i, T fallback) {
 template <class T>
 void apply(const T* x, const Layout& l, const T* mean, const T* scale, const T* shift, T* y,
            int n_threads) {
-    const bool stream = l.n * l.c * l.s * static_cast<std::int64_t>(sizeof(T)) > stream_bytes;
+    const bool stream = l.n * l.c * l.s * std::int64_t{sizeof(T)} > stream_bytes;
     for_each_plane(l, n_threads, [&](std::int64_t p, std::int64_t ch) {
         const T mu = mean[ch], sc = scale[ch], sh = shift[ch];
         const T* px = x + p * l.s;
@@ -302,7 +311,7 @@ void batch_norm_backward(const T* grad_y, const T* x, const Layout& l, const T* 
         k[ch]             = static_cast<T>(dot * istd * istd / m);
         scale[ch] = static_cast<T>(istd * static_cast<double>(detail::at_or(gamma, ch, T(1))));
     }
-    const bool stream = l.n * l.c * l.s * static_cast<std::int64_t>(sizeof(T)) > detail::stream_bytes;
+    const bool stream = l.n * l.c * l.s * std::int64_t{sizeof(T)} > detail::stream_bytes;
     detail::for_each_plane(l, n_threads, [&](std::int64_t p, std::int64_t ch) {
         const T mu = mean[ch], g = gm[ch], kk = k[ch], sc = scale[ch];
         const T* px = x + p * l.s;

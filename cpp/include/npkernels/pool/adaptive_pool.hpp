@@ -35,7 +35,8 @@ inline Bin adaptive_bin(std::int64_t i, std::int64_t in, std::int64_t out) {
 
 template <class T>
 void adaptive_avg_pool2d_forward(const T* x, const AdaptiveGeometry& g, T* y, int n_threads) {
-    for_each_plane(g.planes, plane_parts(g.planes, n_threads), [&](std::int64_t plane, std::int64_t) {
+    const int parts = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t) {
         const T* xp = x + plane * g.in_plane();
         T* yp       = y + plane * g.out_plane();
         for(std::int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -59,7 +60,8 @@ void adaptive_avg_pool2d_forward(const T* x, const AdaptiveGeometry& g, T* y, in
 template <class T>
 void adaptive_max_pool2d_forward(const T* x, const AdaptiveGeometry& g, T* y,
                                  std::int64_t* indices, int n_threads) {
-    for_each_plane(g.planes, plane_parts(g.planes, n_threads), [&](std::int64_t plane, std::int64_t) {
+    const int parts = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t) {
         const T* xp = x + plane * g.in_plane();
         T* yp       = y + plane * g.out_plane();
         for(std::int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -92,7 +94,8 @@ void adaptive_max_pool2d_forward(const T* x, const AdaptiveGeometry& g, T* y,
 template <class T>
 void adaptive_avg_pool2d_backward(const T* grad_output, const AdaptiveGeometry& g,
                                   T* grad_input, int n_threads) {
-    for_each_plane(g.planes, plane_parts(g.planes, n_threads), [&](std::int64_t plane, std::int64_t) {
+    const int parts = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t) {
         const T* go = grad_output + plane * g.out_plane();
         T* gi       = grad_input + plane * g.in_plane();
         for(std::int64_t i = 0; i < g.in_plane(); ++i) {

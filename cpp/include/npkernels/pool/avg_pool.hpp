@@ -88,8 +88,8 @@ void avg_plane(const T* xp, const Geometry& g, const AvgOptions& opt, AvgRowFn<T
             }
             const AvgSpan ws = avg_span(g.w, ow);
             const bool empty = hs.start >= hs.stop || ws.start >= ws.stop;
-            y[ow] = empty ? T(0)
-                          : window_sum(xp, width, hs, ws) / static_cast<T>(avg_divisor(hs, ws, opt));
+            const T divisor  = static_cast<T>(avg_divisor(hs, ws, opt));
+            y[ow]            = empty ? T(0) : window_sum(xp, width, hs, ws) / divisor;
         }
         if(fast) { // interior windows: full kernel, divisor kH*kW unless overridden
             const AvgSpan ws = avg_span(g.w, cols.begin);
@@ -107,7 +107,8 @@ template <class T>
 void avg_pool2d_forward(const T* x, const Geometry& g, const AvgOptions& opt, T* y,
                         int n_threads) {
     const detail::AvgRowFn<T> fixed = detail::fixed_avg_row<T>(g);
-    for_each_plane(g.planes, plane_parts(g.planes, n_threads), [&](std::int64_t plane, std::int64_t) {
+    const int parts = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
+    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t) {
         detail::avg_plane(x + plane * g.in_plane(), g, opt, fixed, y + plane * g.out_plane());
     });
 }
@@ -149,7 +150,7 @@ void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptio
     const std::int64_t width = g.w.size;
     const Range cols = interior(g.w);
     const detail::SpreadFn<T> fixed = detail::fixed_spread<T>(g.w);
-    const int parts   = plane_parts(g.planes, n_threads);
+    const int parts   = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
     Buffer<T> scratch = uninitialized_buffer<T>(g.w.out * parts);
     for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
         T* delta    = scratch.get() + part * g.w.out;

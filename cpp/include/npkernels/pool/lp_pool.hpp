@@ -65,7 +65,7 @@ void lp_pool2d_forward(const T* x, const Geometry& g, double p, T* y, int n_thre
     const T kk                    = static_cast<T>(g.h.kernel * g.w.kernel);
     const AvgOptions clipped      = {true, 0}; // no padding: the padded window is the clipped one
     const detail::AvgRowFn<T> fix = detail::fixed_avg_row<T>(g);
-    const int parts   = plane_parts(g.planes, n_threads);
+    const int parts   = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
     Buffer<T> scratch = uninitialized_buffer<T>(g.in_plane() * parts);
     for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
         T* powered = scratch.get() + part * g.in_plane();
@@ -91,7 +91,7 @@ void lp_pool2d_backward(const T* grad_output, const T* x, const Geometry& g, dou
     const T kk = static_cast<T>(g.h.kernel * g.w.kernel);
     const T inv_p = static_cast<T>(1.0 / p), tp = static_cast<T>(p);
     const std::int64_t width = g.w.size;
-    const int parts   = plane_parts(g.planes, n_threads);
+    const int parts   = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
     Buffer<T> scratch = uninitialized_buffer<T>(g.in_plane() * parts);
     for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
         T* powered  = scratch.get() + part * g.in_plane();

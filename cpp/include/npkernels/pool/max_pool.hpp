@@ -336,7 +336,7 @@ void max_pool2d_forward(const T* x, const Geometry& g, T* y, std::int64_t* indic
     const detail::HargmaxFn<T, P> hargmax = narrow_ok ? detail::fixed_hargmax<T, P>(g.w) : nullptr;
     // Scratch per thread: W values (values path) or 2*oW values and 2*oW positions.
     const std::int64_t nv = std::max(g.w.size, 2 * g.w.out), np = 2 * g.w.out;
-    const int parts      = plane_parts(g.planes, n_threads);
+    const int parts      = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
     Buffer<T> values     = uninitialized_buffer<T>(nv * parts);
     Buffer<P> positions  = uninitialized_buffer<P>(np * parts);
     for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
@@ -369,7 +369,7 @@ std::int64_t max_pool2d_backward(const T* grad_output, const std::int64_t* indic
     if(planes <= 0) {
         return -1;
     }
-    const int parts = useful_threads(planes, 1, n_threads);
+    const int parts = plane_parts(planes, n_threads, in_plane + out_plane);
     std::vector<std::int64_t> first_bad(static_cast<std::size_t>(parts), -1);
     parallel_parts(parts, parts, [&](std::int64_t p) {
         const Range r = part_range(planes, p, parts);
