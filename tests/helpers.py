@@ -224,3 +224,19 @@ def assert_all_match(actual, expected) -> None:
 def big_image(dtype=np.float32, shape=(4, 8, 64, 48), seed: int = 0) -> np.ndarray:
     """An image with enough work to split over 3 threads (>= 3 * 2**15 values)."""
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+LAYOUTS = ("fortran", "sliced", "negative", "int", "bool")
+
+
+def layout_variant(layout: str, shape=(2, 3, 9, 8), seed: int = 1) -> np.ndarray:
+    """A (N, C, H, W)-like input in an awkward layout or dtype, from seeded normal values:
+    Fortran order, a strided slice, negative strides, int32 (x10) or bool (> 0)."""
+    base = np.random.default_rng(seed).standard_normal(shape)
+    return {
+        "fortran": lambda: np.asfortranarray(base),
+        "sliced": lambda: base[:, ::2, 1:, ::2] if base.ndim == 4 else base[::2],
+        "negative": lambda: base[..., ::-1, ::-1] if base.ndim == 4 else base[::-1],
+        "int": lambda: (base * 10).astype(np.int32),
+        "bool": lambda: base > 0,
+    }[layout]()

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from helpers import (
     DTYPES,
+    LAYOUTS,
     assert_all_match,
     assert_matches,
     assert_same_bits_for_any_thread_count,
     big_image,
     images,
+    layout_variant,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -73,11 +75,9 @@ def test_empty_batch_and_unbatched():
 # 3. Layouts -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", ["fortran", "sliced", "negative", "bool"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_layouts(layout):
-    base = np.random.default_rng(1).standard_normal((2, 3, 9, 8))
-    x = {"fortran": np.asfortranarray(base), "sliced": base[:, :, ::2, 1:],
-         "negative": base[:, ::-1], "bool": base > 0}[layout]
+    x = layout_variant(layout, seed=3)
     assert_matches(nk.adaptive_avg_pool2d(x, (4, 3)), ref.adaptive_avg_pool2d(x, (4, 3)))
     assert_all_match(nk.adaptive_max_pool2d(x, 3, True), ref.adaptive_max_pool2d(x, 3, True))
 

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from helpers import (
     DTYPES,
+    LAYOUTS,
     assert_matches,
     assert_same_bits_for_any_thread_count,
     big_image,
     images,
+    layout_variant,
     pool_windows,
 )
 from hypothesis import assume, given
@@ -79,16 +81,9 @@ def test_kernel_equal_to_input_is_the_mean():
 # 3. Layouts -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", ["fortran", "sliced", "negative", "int", "bool"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_layouts(layout):
-    base = np.random.default_rng(1).standard_normal((2, 3, 9, 8))
-    x = {
-        "fortran": np.asfortranarray(base),
-        "sliced": base[:, ::2, 1:, ::2],
-        "negative": base[..., ::-1, ::-1],
-        "int": (base * 10).astype(np.int64),
-        "bool": base > 0,
-    }[layout]
+    x = layout_variant(layout, seed=2)
     assert_matches(nk.avg_pool2d(x, 3, 2, 1), ref.avg_pool2d(x, 3, 2, 1))
     g = np.asfortranarray(np.ones(ref.avg_pool2d(x, 3, 2, 1).shape))
     assert_matches(nk.avg_pool2d_backward(g, x.shape, 3, 2, 1),

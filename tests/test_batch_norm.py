@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_all_match, assert_matches, assert_same_bits_for_any_thread_count
+from helpers import (
+    DTYPES,
+    LAYOUTS,
+    assert_all_match,
+    assert_matches,
+    assert_same_bits_for_any_thread_count,
+    layout_variant,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -104,12 +111,10 @@ def test_running_statistics_follow_torch_convention():
 # 3. Layouts -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", ["fortran", "sliced", "negative", "int"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_layouts(layout):
-    base = np.random.default_rng(1).standard_normal((4, 3, 6, 5))
-    x = {"fortran": np.asfortranarray(base), "sliced": base[:, :, ::2],
-         "negative": base[::-1, :, :, ::-1], "int": (base * 10).astype(np.int16)}[layout]
-    gamma = np.arange(1.0, 4.0)[::-1]  # negative stride
+    x = layout_variant(layout, (4, 6, 6, 5), seed=5)
+    gamma = np.arange(1.0, x.shape[1] + 1.0)[::-1]  # negative stride
     y, mean, invstd = nk.batch_norm_forward(x, gamma, None)
     assert_all_match((y, mean, invstd), ref.batch_norm_forward(x, gamma, None))
     gy = np.asfortranarray(np.ones(x.shape))

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from helpers import (
     DTYPES,
+    LAYOUTS,
     assert_all_match,
     assert_matches,
     assert_same_bits_for_any_thread_count,
     big_image,
     images,
+    layout_variant,
     pool_windows,
 )
 from hypothesis import assume, given
@@ -106,16 +108,9 @@ def test_backward_accumulates_shared_argmax():
 # 3. Layouts -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", ["fortran", "sliced", "negative", "int", "bool"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_layouts(layout):
-    base = np.random.default_rng(1).standard_normal((2, 3, 9, 8))
-    x = {
-        "fortran": np.asfortranarray(base),
-        "sliced": base[:, ::2, 1:, ::2],
-        "negative": base[..., ::-1, ::-1],
-        "int": (base * 10).astype(np.int32),
-        "bool": base > 0,
-    }[layout]
+    x = layout_variant(layout)
     assert_all_match(nk.max_pool2d(x, 3, 2, 1, return_indices=True),
                      ref.max_pool2d(x, 3, 2, 1, return_indices=True))
 

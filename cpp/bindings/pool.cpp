@@ -70,6 +70,24 @@ Pair input_hw(const Shape4& shape) {
     return {shape[2], shape[3]};
 }
 
+// The outputs of a max pooling: values, and indices when asked (else a null pointer).
+template <class T>
+struct MaxOutputs {
+    c_array<T> y;
+    c_array<std::int64_t> idx;
+    T* values;
+    std::int64_t* indices;
+    MaxOutputs(std::int64_t n, std::int64_t c, std::int64_t oh, std::int64_t ow, bool with_indices)
+        : y(new_nchw<T>(n, c, oh, ow)), idx(new_nchw<std::int64_t>(with_indices ? n : 0, c, oh, ow)),
+          values(y.mutable_data()), indices(with_indices ? idx.mutable_data() : nullptr) {}
+    py::object result() const {
+        if(indices != nullptr) {
+            return py::make_tuple(y, idx);
+        }
+        return y;
+    }
+};
+
 py::object max_pool2d(const py::array& x, const Pair& k, const Pair& s, const Pair& p,
                       const Pair& d, bool ceil_mode, bool return_indices, int n_threads) {
     return dispatch_float(x, "x", [&](auto tag) -> py::object {
@@ -78,20 +96,13 @@ py::object max_pool2d(const py::array& x, const Pair& k, const Pair& s, const Pa
         require_nchw(a, "x");
         const std::int64_t n = a.shape(0), c = a.shape(1);
         const pool::Geometry g = geometry(n * c, a.shape(2), a.shape(3), k, s, p, d, ceil_mode);
-        auto y = new_nchw<T>(n, c, g.h.out, g.w.out);
-        c_array<std::int64_t> idx(std::vector<py::ssize_t>{return_indices ? n : 0, c, g.h.out,
-                                                          g.w.out});
+        MaxOutputs<T> out(n, c, g.h.out, g.w.out, return_indices);
         const T* px = a.data();
-        T* py_      = y.mutable_data();
-        std::int64_t* pi = return_indices ? idx.mutable_data() : nullptr;
         {
             const py::gil_scoped_release release;
-            pool::max_pool2d_forward(px, g, py_, pi, n_threads);
+            pool::max_pool2d_forward(px, g, out.values, out.indices, n_threads);
         }
-        if(return_indices) {
-            return py::make_tuple(y, idx);
-        }
-        return std::move(y);
+        return out.result();
     });
 }
 
@@ -245,20 +256,13 @@ py::object adaptive_max_pool2d(const py::array& x, const Pair& output_size, bool
         require_nchw(a, "x");
         const std::int64_t n = a.shape(0), c = a.shape(1);
         const auto g = adaptive_geometry(n, c, {a.shape(2), a.shape(3)}, output_size);
-        auto y = new_nchw<T>(n, c, g.out_h, g.out_w);
-        c_array<std::int64_t> idx(std::vector<py::ssize_t>{return_indices ? n : 0, c, g.out_h,
-                                                          g.out_w});
-        const T* px      = a.data();
-        T* pout          = y.mutable_data();
-        std::int64_t* pi = return_indices ? idx.mutable_data() : nullptr;
+        MaxOutputs<T> out(n, c, g.out_h, g.out_w, return_indices);
+        const T* px = a.data();
         {
             const py::gil_scoped_release release;
-            pool::adaptive_max_pool2d_forward(px, g, pout, pi, n_threads);
+            pool::adaptive_max_pool2d_forward(px, g, out.values, out.indices, n_threads);
         }
-        if(return_indices) {
-            return py::make_tuple(y, idx);
-        }
-        return std::move(y);
+        return out.result();
     });
 }
 

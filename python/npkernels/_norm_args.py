@@ -115,6 +115,17 @@ def check_forward_count(inp: BatchInput) -> None:
         raise ValueError(msg)
 
 
+def forward_args(x, gamma, beta, eps):
+    """(input, gamma, beta, eps) for batch_norm_forward, checked (>= 1 value per channel)."""
+    inp = batch_input(x)
+    c, dt = inp.channels, inp.x.dtype
+    g = channel_param(gamma, "gamma", c, dt)
+    b = channel_param(beta, "beta", c, dt)
+    e = real_scalar(eps, "eps", 0.0)
+    check_forward_count(inp)
+    return inp, g, b, e
+
+
 def backward_args(grad_y, x, gamma, mean, invstd):
     """(input, grad_y (N, C, S) in x's dtype, gamma, mean, invstd), checked."""
     inp = batch_input(x)

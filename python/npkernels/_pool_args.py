@@ -18,7 +18,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_bool, as_float_array, as_index_array, check_choice, check_shape
+from ._validation import (
+    as_bool,
+    as_float_array,
+    as_index_array,
+    as_int,
+    check_choice,
+    check_shape,
+)
 
 __all__ = [
     "AdaptiveGeometry",
@@ -37,11 +44,7 @@ __all__ = [
 
 
 def _int(value: object, name: str) -> int:
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        msg = f"{name} must be an int or a pair of ints, got {value!r}"
-        raise TypeError(msg) from None
+    return as_int(value, name, "an int or a pair of ints")
 
 
 def pair(value: object, name: str) -> tuple[int, int]:

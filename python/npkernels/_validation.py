@@ -75,12 +75,12 @@ def as_bool(value: object, name: str) -> bool:
     return bool(value)
 
 
-def as_int(value: object, name: str) -> int:
-    """Return ``value`` as a Python int; TypeError unless it is an integer."""
+def as_int(value: object, name: str, expected: str = "an integer") -> int:
+    """Return ``value`` as a Python int; TypeError ("name must be <expected>") otherwise."""
     try:
         return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        msg = f"{name} must be an integer, got {type(value).__name__}"
+        msg = f"{name} must be {expected}, got {type(value).__name__}"
         raise TypeError(msg) from None
 
 

@@ -70,12 +70,7 @@ def batch_norm_forward(x: ArrayLike, gamma: ArrayLike | None, beta: ArrayLike | 
     (array([[-1.],
            [ 1.]]), array([2.]), array([1.]))
     """
-    inp = na.batch_input(x)
-    c, dt = inp.channels, inp.x.dtype
-    g = na.channel_param(gamma, "gamma", c, dt)
-    b = na.channel_param(beta, "beta", c, dt)
-    e = na.real_scalar(eps, "eps", 0.0)
-    na.check_forward_count(inp)
+    inp, g, b, e = na.forward_args(x, gamma, beta, eps)
     y, mean, invstd, _ = _core.batch_norm_forward(inp.x, g, b, e, n_threads=get_num_threads())
     return y.reshape(inp.shape), mean, invstd
 

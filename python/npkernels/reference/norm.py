@@ -1,7 +1,8 @@
 """Readable NumPy versions of ``npkernels.norm`` (BatchNorm, the design notes' formulas).
 
 Statistics in float64 by the two-pass formula (mean, then the mean squared
-deviation); the normalisation in the input dtype, as the fast path does.
+deviation) on values shifted by each channel's first value; the normalisation
+in the input dtype, as the fast path does.
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ __all__ = ["batch_norm", "batch_norm_backward", "batch_norm_forward"]
 
 
 def _stats(x3: np.ndarray):
-    """(mean, biased variance) per channel of an (N, C, S) array, in float64."""
+    """(mean, biased variance) per channel of an (N, C, S) array, in float64.
+
+    Two passes over ``d = x - K`` with K the channel's first value, as the fast
+    path shifts: a constant channel gets its mean exactly and variance 0.
+    """
     x64 = x3.astype(np.float64)
-    mean = x64.mean(axis=(0, 2))
-    var = ((x64 - mean[None, :, None]) ** 2).mean(axis=(0, 2))
-    return mean, var
+    k = x64[0, :, 0]
+    d = x64 - k[None, :, None]
+    dmean = d.mean(axis=(0, 2))
+    var = ((d - dmean[None, :, None]) ** 2).mean(axis=(0, 2))
+    return k + dmean, var
 
 
 def _apply(x3, mean, scale, beta):
@@ -37,12 +44,8 @@ def _gamma64(gamma, c):
 def batch_norm_forward(x: ArrayLike, gamma: ArrayLike | None, beta: ArrayLike | None,
                        eps: float = 1e-5):
     """Reference for :func:`npkernels.batch_norm_forward`."""
-    inp = na.batch_input(x)
+    inp, g, b, e = na.forward_args(x, gamma, beta, eps)
     c, dt = inp.channels, inp.x.dtype
-    g = na.channel_param(gamma, "gamma", c, dt)
-    b = na.channel_param(beta, "beta", c, dt)
-    e = na.real_scalar(eps, "eps", 0.0)
-    na.check_forward_count(inp)
     mean, var = _stats(inp.x)
     invstd = 1.0 / np.sqrt(var + e)
     y = _apply(inp.x, mean, _gamma64(g, c) * invstd, b)

@@ -181,6 +181,21 @@ void for_each_unit(const Layout& l, const Units& u, int n_threads, Fn&& fn) {
     });
 }
 
+// Per unit: s1 = sum (b - kb) and s2 = sum (a - ka) * (b - kb) over its planes, the
+// shifts ka, kb given per channel; planes added in row order.
+template <class T, bool Square, class ShiftA, class ShiftB>
+void unit_sums(const T* a, const T* b, const Layout& l, const Units& units, ShiftA&& ka,
+               ShiftB&& kb, double* s1, double* s2, int n_threads) {
+    for_each_unit(l, units, n_threads, [&](std::int64_t unit, std::int64_t p) {
+        const std::int64_t ch = p % l.c;
+        double u = 0.0, v = 0.0;
+        plane_sums<T, Square>(a + p * l.s, ka(ch), b + p * l.s, kb(ch), l.s, u, v);
+        const bool first = p / l.c == (unit / l.c) * units.rows_per_block;
+        s1[unit]         = first ? u : s1[unit] + u;
+        s2[unit]         = first ? v : s2[unit] + v;
+    });
+}
+
 // A channel's total over the units (blocks in order: deterministic).
 inline double channel_total(const double* per_unit, const Layout& l, const Units& u,
                             std::int64_t ch) {
@@ -238,15 +253,8 @@ void batch_norm_forward(const T* x, const Layout& l, const T* gamma, const T* be
     double* s1 = sums.get();
     double* s2 = s1 + units.count(l);
     // Shift: the channel's first value, so the sums see x - K, small near the mean.
-    detail::for_each_unit(l, units, n_threads, [&](std::int64_t unit, std::int64_t p) {
-        const std::int64_t ch = p % l.c;
-        const T k             = x[ch * l.s];
-        double a = 0.0, b = 0.0;
-        detail::plane_sums<T, true>(x + p * l.s, k, x + p * l.s, k, l.s, a, b);
-        const bool first = p / l.c == (unit / l.c) * units.rows_per_block;
-        s1[unit] = first ? a : s1[unit] + a;
-        s2[unit] = first ? b : s2[unit] + b;
-    });
+    detail::unit_sums<T, true>(x, x, l, units, [&](std::int64_t ch) { return x[ch * l.s]; },
+                               [&](std::int64_t ch) { return x[ch * l.s]; }, s1, s2, n_threads);
     T* scale = coef.get();
     T* shift = scale + l.c;
     for(std::int64_t ch = 0; ch < l.c; ++ch) {
@@ -290,14 +298,8 @@ void batch_norm_backward(const T* grad_y, const T* x, const Layout& l, const T* 
     Buffer<T> coef      = uninitialized_buffer<T>(3 * l.c);
     double* s1 = sums.get();
     double* s2 = s1 + units.count(l);
-    detail::for_each_unit(l, units, n_threads, [&](std::int64_t unit, std::int64_t p) {
-        const std::int64_t ch = p % l.c;
-        double a = 0.0, b = 0.0;
-        detail::plane_sums<T, false>(x + p * l.s, mean[ch], grad_y + p * l.s, T(0), l.s, a, b);
-        const bool first = p / l.c == (unit / l.c) * units.rows_per_block;
-        s1[unit] = first ? a : s1[unit] + a;
-        s2[unit] = first ? b : s2[unit] + b;
-    });
+    detail::unit_sums<T, false>(x, grad_y, l, units, [&](std::int64_t ch) { return mean[ch]; },
+                                [](std::int64_t) { return T(0); }, s1, s2, n_threads);
     T* gm    = coef.get();
     T* k     = gm + l.c;
     T* scale = k + l.c;
