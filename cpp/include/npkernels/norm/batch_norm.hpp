@@ -14,14 +14,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "npkernels/buffer.hpp"
 #include "npkernels/parallel.hpp"
+#include "npkernels/simd.hpp"
 
 namespace npk::norm {
 
@@ -34,81 +30,16 @@ struct Layout {
 
 namespace detail {
 
+using simd::Simd;
+using simd::load;
+using simd::stream_bytes;
+using simd::write_run;
+
 // Sums of one contiguous plane, shifted: sum (b - kb) and sum (a - ka) * (b - kb)
 // (with Square, a is b). float32 sums 64-value blocks in float32 lanes and adds
 // each block to float64 totals, so the error is that of a 64-term float sum and
 // does not grow with the batch; float64 sums in float64 lanes. Fixed lanes and a
 // fixed combination order: the same bits whatever the thread count.
-typedef float Float4 __attribute__((vector_size(16)));
-typedef double Double2 __attribute__((vector_size(16)));
-
-// 16-byte SIMD vectors of T (GNU vector extensions; gcc and clang lower them to
-// any target, SSE2 included).
-template <class T>
-struct Simd;
-template <>
-struct Simd<float> {
-    using type = Float4;
-    static constexpr int lanes = 4;
-};
-template <>
-struct Simd<double> {
-    using type = Double2;
-    static constexpr int lanes = 2;
-};
-
-// Stores one SIMD vector at an aligned address, bypassing the cache (x86), so a
-// large output is not first read into the cache; elsewhere a plain store.
-inline void stream_store(float* p, Float4 v) {
-#if defined(__SSE2__)
-    _mm_stream_ps(p, v);
-#else
-    std::memcpy(p, &v, sizeof v);
-#endif
-}
-inline void stream_store(double* p, Double2 v) {
-#if defined(__SSE2__)
-    _mm_stream_pd(p, v);
-#else
-    std::memcpy(p, &v, sizeof v);
-#endif
-}
-
-// out[i] = vf(i) (one SIMD vector of elements i..) / sf(i) (one element) for i < n:
-// with non-temporal stores when `stream`, from the first 16-byte aligned element.
-template <class T, class VecFn, class ScalarFn>
-void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
-    constexpr int lanes = Simd<T>::lanes;
-    std::int64_t i      = 0;
-    if(stream) {
-        while(i < n && reinterpret_cast<std::uintptr_t>(out + i) % 16 != 0) {
-            out[i] = sf(i);
-            ++i;
-        }
-        for(; i + lanes <= n; i += lanes) {
-            stream_store(out + i, vf(i));
-        }
-#if defined(__SSE2__)
-        _mm_sfence(); // order the streaming stores before anything that follows
-#endif
-    }
-    for(; i < n; ++i) {
-        out[i] = sf(i);
-    }
-}
-
-// Outputs larger than this (bytes) are written with non-temporal stores: they
-// cannot stay in cache anyway, and skipping the read-for-ownership saves a third
-// of a streaming pass's traffic.
-constexpr std::int64_t stream_bytes = std::int64_t{8} << 20;
-
-template <class T>
-inline typename Simd<T>::type load(const T* p) {
-    typename Simd<T>::type v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
 template <class T, bool Square>
 void plane_sums(const T* a, T ka, const T* b, T kb, std::int64_t s, double& sum_b,
                 double& sum_ab) {

@@ -5,19 +5,20 @@
 // (so the first maximum wins and a NaN wins, the last NaN of the window
 // giving the index), padding never read.
 //
-// Values-only forward on a NaN-free plane takes a vectorised path: there the
-// rule is `v > m ? v : m`, which is associative over the scan order, so each
-// window row is reduced with compile-time kernel widths and the rows combined
-// in order, giving the exact same value (down to the sign of a zero).
+// A NaN-free plane takes a vectorised path: there the rule is `v > m ? v : m`,
+// which may be grouped freely as long as the scan order is kept, so each window
+// row is reduced with compile-time kernel widths and the rows combined in order,
+// giving the exact same value (down to the sign of a zero) and index. A plane
+// with a NaN takes ATen's scalar loop.
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
 
 #include "npkernels/pool/pool_shape.hpp"
+#include "npkernels/simd.hpp"
 
 namespace npk::pool {
 
@@ -28,46 +29,18 @@ inline T later_if_greater(T m, T v) { // the first maximum wins; no NaN here
     return v > m ? v : m;
 }
 
-// Bits of a float type, for the plain-plane test.
+// Tests rows for NaN once each, in order, as windows first reach them, so a
+// plane is checked while its rows are in L1 and a NaN found late costs only a
+// redo of that plane. Without NaN, ATen's rule `v > max || isnan(v)` is
+// `v > max ? v : max`, which vectorises.
 template <class T>
-struct Bits;
-template <>
-struct Bits<float> {
-    using type = std::uint32_t;
-};
-template <>
-struct Bits<double> {
-    using type = std::uint64_t;
-};
-
-// True when the plane holds no NaN and no -0.0. There, max pooling's rule is
-// `v > m ? v : m` and equal values are equal bits, so windows may be reduced in
-// any grouping (rows first, then columns) and give ATen's value bit for bit.
-template <class T>
-bool plane_is_plain(const T* x, std::int64_t n) {
-    using U             = typename Bits<T>::type;
-    constexpr U sign    = U(1) << (sizeof(U) * 8 - 1);
-    constexpr U inf     = sizeof(U) == 4 ? U(0x7f800000u) : U(0x7ff0000000000000ull);
-    U odd               = 0;
-    for(std::int64_t i = 0; i < n; ++i) {
-        U b;
-        std::memcpy(&b, x + i, sizeof b);
-        odd |= U((b & ~sign) > inf) | U(b == sign);
-    }
-    return odd == 0;
-}
-
-// Tests rows once each, in order, as windows first reach them, so a plane is
-// checked while its rows are in L1 and an unusual value found late costs only a
-// redo of that plane.
-template <class T>
-class PlainRows {
+class NanFreeRows {
   public:
-    PlainRows(const T* xp, std::int64_t width) : xp_(xp), width_(width) {}
-    // True when rows [0, stop) are all plain.
+    NanFreeRows(const T* xp, std::int64_t width) : xp_(xp), width_(width) {}
+    // True when rows [0, stop) hold no NaN.
     bool through(std::int64_t stop) {
         for(; next_ < stop; ++next_) {
-            if(!plane_is_plain(xp_ + next_ * width_, width_)) {
+            if(simd::any_nan(xp_ + next_ * width_, width_)) {
                 return false;
             }
         }
@@ -116,8 +89,8 @@ void max_plane_exact(const T* xp, const Geometry& g, T* yp, std::int64_t* ip) {
     }
 }
 
-// Columns [lo, hi) of y from the column maxima v: y[ow] = max of v[ow*SW + j], j < KW
-// (v already offset by -pW); KW, SW fixed so the loop vectorises.
+// Window maxima of one row v for ow in [lo, hi): y[ow] = max of v[ow*SW + j], j < KW
+// (v already offset by -pW), first maximum kept; KW, SW fixed so the loop vectorises.
 template <class T, int KW, int SW>
 void hmax_fixed(const T* v, std::int64_t lo, std::int64_t hi, T* y) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
@@ -156,37 +129,23 @@ HmaxFn<T> fixed_hmax(const Axis& w) {
     return nullptr;
 }
 
-// A plain plane (no NaN, no -0.0): for each output row, the max over its window
-// rows of every column (contiguous, vectorised), then the max over each window's
-// columns. v is scratch of W elements.
+// Values path of a NaN-free plane, row-major like ATen's scan (so ties, -0.0
+// against 0.0 included, keep the first tap): h[r] holds each window's maximum
+// over the taps of input row r, computed once per row (rows are shared by
+// overlapping windows), then each output takes the maximum of its rows' h in
+// order. h is scratch of H * oW. Returns false on a NaN (the caller redoes the
+// plane exactly).
 template <class T>
-bool max_plane_values_plain(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* v, T* yp) {
+bool max_plane_values_nan_free(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* h, T* yp) {
     const Range cols = interior(g.w);
-    const std::int64_t width = g.w.size;
-    PlainRows<T> plain(xp, width);
-    for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
-        T* y          = yp + oh * g.w.out;
-        const Taps rt = max_taps(g.h, oh);
-        if(!plain.through(rt.stop)) {
+    const std::int64_t width = g.w.size, ow_n = g.w.out;
+    for(std::int64_t r = 0; r < g.h.size; ++r) {
+        const T* xr = xp + r * width;
+        if(simd::any_nan(xr, width)) {
             return false;
         }
-        if(rt.start >= rt.stop) { // dilation misses the input: ATen's -inf
-            for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
-                y[ow] = -std::numeric_limits<T>::infinity();
-            }
-            continue;
-        }
-        const T* first = xp + rt.start * width;
-        for(std::int64_t iw = 0; iw < width; ++iw) {
-            v[iw] = first[iw];
-        }
-        for(std::int64_t ih = rt.start + g.h.dilation; ih < rt.stop; ih += g.h.dilation) {
-            const T* row = xp + ih * width;
-            for(std::int64_t iw = 0; iw < width; ++iw) {
-                v[iw] = later_if_greater(v[iw], row[iw]);
-            }
-        }
-        for(std::int64_t ow = 0; ow < g.w.out; ++ow) { // clipped columns
+        T* hr = h + r * ow_n;
+        for(std::int64_t ow = 0; ow < ow_n; ++ow) { // clipped columns
             if(ow == cols.begin && cols.begin < cols.end) {
                 ow = cols.end - 1;
                 continue;
@@ -194,15 +153,35 @@ bool max_plane_values_plain(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* 
             const Taps ct = max_taps(g.w, ow);
             T m           = -std::numeric_limits<T>::infinity();
             for(std::int64_t iw = ct.start; iw < ct.stop; iw += g.w.dilation) {
-                m = later_if_greater(m, v[iw]);
+                m = later_if_greater(m, xr[iw]);
             }
-            y[ow] = m;
+            hr[ow] = m;
         }
         if(cols.begin < cols.end) {
             if(fixed != nullptr) {
-                fixed(v - g.w.pad, cols.begin, cols.end, y);
+                fixed(xr - g.w.pad, cols.begin, cols.end, hr);
             } else {
-                hmax_any(v - g.w.pad, g.w, cols.begin, cols.end, y);
+                hmax_any(xr - g.w.pad, g.w, cols.begin, cols.end, hr);
+            }
+        }
+    }
+    for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
+        T* y          = yp + oh * ow_n;
+        const Taps rt = max_taps(g.h, oh);
+        if(rt.start >= rt.stop) { // dilation misses the input: ATen's -inf
+            for(std::int64_t ow = 0; ow < ow_n; ++ow) {
+                y[ow] = -std::numeric_limits<T>::infinity();
+            }
+            continue;
+        }
+        const T* first = h + rt.start * ow_n;
+        for(std::int64_t ow = 0; ow < ow_n; ++ow) {
+            y[ow] = first[ow];
+        }
+        for(std::int64_t ih = rt.start + g.h.dilation; ih < rt.stop; ih += g.h.dilation) {
+            const T* hr = h + ih * ow_n;
+            for(std::int64_t ow = 0; ow < ow_n; ++ow) {
+                y[ow] = later_if_greater(y[ow], hr[ow]);
             }
         }
     }
@@ -260,18 +239,18 @@ HargmaxFn<T, P> fixed_hargmax(const Axis& w) {
     return nullptr;
 }
 
-// Argmax path of a plain plane: per output row, each window row's maxima (row
+// Argmax path of a NaN-free plane: per output row, each window row's maxima (row
 // major: first maximum of the row), then the rows combined in order (a later row
 // wins only when greater), which is ATen's scan order. Scratch: 4 * oW of T/P.
 template <class T, class P>
-bool max_plane_indexed_plain(const T* xp, const Geometry& g, HargmaxFn<T, P> fixed, T* hv,
+bool max_plane_indexed_nan_free(const T* xp, const Geometry& g, HargmaxFn<T, P> fixed, T* hv,
                              P* hp, T* acc, P* accp, T* yp, std::int64_t* ip) {
     const Range cols = interior(g.w);
     const std::int64_t width = g.w.size;
-    PlainRows<T> plain(xp, width);
+    NanFreeRows<T> nan_free(xp, width);
     for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
         const Taps rt = max_taps(g.h, oh);
-        if(!plain.through(rt.stop)) {
+        if(!nan_free.through(rt.stop)) {
             return false;
         }
         if(rt.start >= rt.stop || fixed == nullptr || cols.begin >= cols.end) {
@@ -335,7 +314,7 @@ void max_pool2d_forward(const T* x, const Geometry& g, T* y, std::int64_t* indic
     const detail::HmaxFn<T> hmax = detail::fixed_hmax<T>(g.w);
     const detail::HargmaxFn<T, P> hargmax = narrow_ok ? detail::fixed_hargmax<T, P>(g.w) : nullptr;
     // Scratch per thread: W values (values path) or 2*oW values and 2*oW positions.
-    const std::int64_t nv = std::max(g.w.size, 2 * g.w.out), np = 2 * g.w.out;
+    const std::int64_t nv = std::max(g.h.size * g.w.out, 2 * g.w.out), np = 2 * g.w.out;
     const int parts      = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
     Buffer<T> values     = uninitialized_buffer<T>(nv * parts);
     Buffer<P> positions  = uninitialized_buffer<P>(np * parts);
@@ -344,15 +323,15 @@ void max_pool2d_forward(const T* x, const Geometry& g, T* y, std::int64_t* indic
         P* pos      = positions.get() + part * np;
         const T* xp = x + plane * g.in_plane();
         T* yp       = y + plane * g.out_plane();
-        // The fast paths give up (returning false) on a plane with NaN or -0.0.
+        // The fast paths give up (returning false) on a plane with NaN.
         if(indices != nullptr) {
             std::int64_t* ip = indices + plane * g.out_plane();
             if(hargmax == nullptr
-               || !detail::max_plane_indexed_plain<T, P>(xp, g, hargmax, s, pos, s + g.w.out,
+               || !detail::max_plane_indexed_nan_free<T, P>(xp, g, hargmax, s, pos, s + g.w.out,
                                                          pos + g.w.out, yp, ip)) {
                 detail::max_plane_exact(xp, g, yp, ip);
             }
-        } else if(!detail::max_plane_values_plain(xp, g, hmax, s, yp)) {
+        } else if(!detail::max_plane_values_nan_free(xp, g, hmax, s, yp)) {
             detail::max_plane_exact<T>(xp, g, yp, nullptr);
         }
     });
