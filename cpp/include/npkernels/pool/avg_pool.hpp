@@ -152,13 +152,10 @@ void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptio
     const detail::SpreadFn<T> fixed = detail::fixed_spread<T>(g.w);
     const int parts   = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
     Buffer<T> scratch = uninitialized_buffer<T>(g.w.out * parts);
-    for_each_plane(g.planes, parts, [&](std::int64_t plane, std::int64_t part) {
+    scatter_planes(g.planes, g.in_plane(), parts, grad_input, [&](std::int64_t plane,
+                                                                  std::int64_t part, T* gi) {
         T* delta    = scratch.get() + part * g.w.out;
-        T* gi       = grad_input + plane * g.in_plane();
         const T* go = grad_output + plane * g.out_plane();
-        for(std::int64_t i = 0; i < g.in_plane(); ++i) {
-            gi[i] = T(0);
-        }
         for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
             const AvgSpan hs = avg_span(g.h, oh);
             for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
@@ -183,6 +180,7 @@ void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptio
                 }
             }
         }
+        return true;
     });
 }
 

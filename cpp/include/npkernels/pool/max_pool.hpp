@@ -350,24 +350,19 @@ std::int64_t max_pool2d_backward(const T* grad_output, const std::int64_t* indic
     }
     const int parts = plane_parts(planes, n_threads, in_plane + out_plane);
     std::vector<std::int64_t> first_bad(static_cast<std::size_t>(parts), -1);
-    parallel_parts(parts, parts, [&](std::int64_t p) {
-        const Range r = part_range(planes, p, parts);
-        for(std::int64_t plane = r.begin; plane < r.end; ++plane) {
-            T* gi                   = grad_input + plane * in_plane;
-            const T* go             = grad_output + plane * out_plane;
-            const std::int64_t* ip  = indices + plane * out_plane;
-            for(std::int64_t i = 0; i < in_plane; ++i) {
-                gi[i] = T(0);
+    scatter_planes(planes, in_plane, parts, grad_input, [&](std::int64_t plane, std::int64_t part,
+                                                            T* gi) {
+        const T* go            = grad_output + plane * out_plane;
+        const std::int64_t* ip = indices + plane * out_plane;
+        for(std::int64_t o = 0; o < out_plane; ++o) {
+            const std::int64_t at = ip[o];
+            if(!(at >= 0 && at < in_plane)) {
+                first_bad[static_cast<std::size_t>(part)] = plane * out_plane + o;
+                return false;
             }
-            for(std::int64_t o = 0; o < out_plane; ++o) {
-                const std::int64_t at = ip[o];
-                if(!(at >= 0 && at < in_plane)) {
-                    first_bad[static_cast<std::size_t>(p)] = plane * out_plane + o;
-                    return;
-                }
-                gi[at] += go[o];
-            }
+            gi[at] += go[o];
         }
+        return true;
     });
     for(const std::int64_t b : first_bad) {
         if(b >= 0) {

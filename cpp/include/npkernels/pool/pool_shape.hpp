@@ -9,6 +9,7 @@
 
 #include "npkernels/buffer.hpp"
 #include "npkernels/parallel.hpp"
+#include "npkernels/simd.hpp"
 
 namespace npk::pool {
 
@@ -115,6 +116,37 @@ void for_each_plane(std::int64_t planes, int parts, Fn&& fn) {
         const Range r = part_range(planes, p, parts);
         for(std::int64_t plane = r.begin; plane < r.end; ++plane) {
             fn(plane, p);
+        }
+    });
+}
+
+// A backward pass's output, one plane at a time: each plane is accumulated in a
+// zeroed, cache-resident buffer of its part (the scatter-adds stay in cache), then
+// copied out, with streaming stores when the whole output is too large to stay
+// in cache anyway (no read-for-ownership of grad_input). scatter(plane, part, buf)
+// returns false to stop its part (a bad index); the plane is then not copied.
+template <class T, class Scatter>
+void scatter_planes(std::int64_t planes, std::int64_t plane_size, int parts, T* out,
+                    Scatter&& scatter) {
+    if(planes <= 0) {
+        return;
+    }
+    const bool stream = planes * plane_size * std::int64_t{sizeof(T)} > simd::stream_bytes;
+    Buffer<T> scratch = uninitialized_buffer<T>(plane_size * parts);
+    parallel_parts(parts, parts, [&](std::int64_t p) {
+        const Range r = part_range(planes, p, parts);
+        T* buf        = scratch.get() + p * plane_size;
+        for(std::int64_t plane = r.begin; plane < r.end; ++plane) {
+            for(std::int64_t i = 0; i < plane_size; ++i) {
+                buf[i] = T(0);
+            }
+            if(!scatter(plane, p, buf)) {
+                return;
+            }
+            simd::write_run(
+                out + plane * plane_size, plane_size, stream,
+                [&](std::int64_t i) { return simd::load(buf + i); },
+                [&](std::int64_t i) { return buf[i]; });
         }
     });
 }
