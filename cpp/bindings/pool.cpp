@@ -78,7 +78,8 @@ struct MaxOutputs {
     T* values;
     std::int64_t* indices;
     MaxOutputs(std::int64_t n, std::int64_t c, std::int64_t oh, std::int64_t ow, bool with_indices)
-        : y(new_nchw<T>(n, c, oh, ow)), idx(new_nchw<std::int64_t>(with_indices ? n : 0, c, oh, ow)),
+        : y(new_nchw<T>(n, c, oh, ow)),
+          idx(new_nchw<std::int64_t>(with_indices ? n : 0, c, oh, ow)),
           values(y.mutable_data()), indices(with_indices ? idx.mutable_data() : nullptr) {}
     py::object result() const {
         if(indices != nullptr) {

@@ -11,6 +11,15 @@
 #include <emmintrin.h>
 #endif
 
+// NPK_CLONES: a hot loop compiled twice, for AVX2 and for the baseline target,
+// the copy chosen once at load time (GNU ifunc: x86-64 Linux, gcc or clang).
+// Omitted when the whole build already targets AVX2 (NPK_NATIVE) or elsewhere.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__AVX2__)
+#define NPK_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NPK_CLONES
+#endif
+
 namespace npk::simd {
 
 typedef float Float4 __attribute__((vector_size(16)));
@@ -86,7 +95,7 @@ inline typename Simd<T>::type load(const T* p) {
 
 // True when any of x[0, n) is NaN (a vector compare per 4 floats or 2 doubles).
 template <class T>
-bool any_nan(const T* x, std::int64_t n) {
+NPK_CLONES bool any_nan(const T* x, std::int64_t n) {
     using V             = typename Simd<T>::type;
     constexpr int lanes = Simd<T>::lanes;
     using M             = decltype(V{} != V{});

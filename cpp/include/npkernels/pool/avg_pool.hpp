@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "npkernels/pool/pool_shape.hpp"
+#include "npkernels/simd.hpp"
 
 namespace npk::pool {
 
@@ -42,7 +43,8 @@ inline T window_sum(const T* xp, std::int64_t width, const AvgSpan& hs, const Av
 
 // y[ow] = (0 + taps of the KH x KW window at x0 + ow*SW, row-major) / d, ow in [lo, hi).
 template <class T, int KH, int KW, int SW>
-void avg_row_fixed(const T* x0, std::int64_t width, std::int64_t lo, std::int64_t hi, T d,
+NPK_CLONES void avg_row_fixed(const T* x0, std::int64_t width, std::int64_t lo, std::int64_t hi,
+                              T d,
                    T* y) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
         const T* p = x0 + ow * SW;
@@ -118,7 +120,7 @@ namespace detail {
 // row[ow*SW + j] += delta[ow] for j < KW, ow in [lo, hi) (row already offset by -pW),
 // in ow order: the order ATen adds in.
 template <class T, int KW, int SW>
-void spread_row_fixed(const T* delta, std::int64_t lo, std::int64_t hi, T* row) {
+NPK_CLONES void spread_row_fixed(const T* delta, std::int64_t lo, std::int64_t hi, T* row) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
         const T d = delta[ow];
         T* q      = row + ow * SW;

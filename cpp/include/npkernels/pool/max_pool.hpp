@@ -92,7 +92,7 @@ void max_plane_exact(const T* xp, const Geometry& g, T* yp, std::int64_t* ip) {
 // Window maxima of one row v for ow in [lo, hi): y[ow] = max of v[ow*SW + j], j < KW
 // (v already offset by -pW), first maximum kept; KW, SW fixed so the loop vectorises.
 template <class T, int KW, int SW>
-void hmax_fixed(const T* v, std::int64_t lo, std::int64_t hi, T* y) {
+NPK_CLONES void hmax_fixed(const T* v, std::int64_t lo, std::int64_t hi, T* y) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
         const T* p = v + ow * SW;
         T m        = p[0];
@@ -104,7 +104,7 @@ void hmax_fixed(const T* v, std::int64_t lo, std::int64_t hi, T* y) {
 }
 
 template <class T>
-void hmax_any(const T* v, const Axis& w, std::int64_t lo, std::int64_t hi, T* y) {
+NPK_CLONES void hmax_any(const T* v, const Axis& w, std::int64_t lo, std::int64_t hi, T* y) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
         y[ow] = v[ow * w.stride];
     }
@@ -136,7 +136,8 @@ HmaxFn<T> fixed_hmax(const Axis& w) {
 // order. h is scratch of H * oW. Returns false on a NaN (the caller redoes the
 // plane exactly).
 template <class T>
-bool max_plane_values_nan_free(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* h, T* yp) {
+NPK_CLONES bool max_plane_values_nan_free(const T* xp, const Geometry& g, HmaxFn<T> fixed, T* h,
+                                          T* yp) {
     const Range cols = interior(g.w);
     const std::int64_t width = g.w.size, ow_n = g.w.out;
     for(std::int64_t r = 0; r < g.h.size; ++r) {
@@ -198,8 +199,9 @@ inline P select_mask(bool c) {
 // x_row[ow*SW - pW + j], first maximum wins. P is an integer as wide as T, so
 // values and positions share vector lanes.
 template <class T, class P, int KW, int SW>
-void hargmax_fixed(const T* __restrict xr, P rowbase, std::int64_t pad, std::int64_t lo,
-                   std::int64_t hi, T* __restrict hv, P* __restrict hp) {
+NPK_CLONES void hargmax_fixed(const T* __restrict xr, P rowbase, std::int64_t pad,
+                              std::int64_t lo, std::int64_t hi, T* __restrict hv,
+                              P* __restrict hp) {
     for(std::int64_t ow = lo; ow < hi; ++ow) {
         const std::int64_t c0 = ow * SW - pad;
         const T* p            = xr + c0;
@@ -217,7 +219,7 @@ void hargmax_fixed(const T* __restrict xr, P rowbase, std::int64_t pad, std::int
 
 // acc, accp <- hv, hp where hv > acc (a later row wins only when greater).
 template <class T, class P>
-void combine_rows(const T* __restrict hv, const P* __restrict hp, std::int64_t n,
+NPK_CLONES void combine_rows(const T* __restrict hv, const P* __restrict hp, std::int64_t n,
                   T* __restrict acc, P* __restrict accp) {
     for(std::int64_t i = 0; i < n; ++i) {
         const P take = select_mask<P>(hv[i] > acc[i]);
@@ -243,8 +245,9 @@ HargmaxFn<T, P> fixed_hargmax(const Axis& w) {
 // major: first maximum of the row), then the rows combined in order (a later row
 // wins only when greater), which is ATen's scan order. Scratch: 4 * oW of T/P.
 template <class T, class P>
-bool max_plane_indexed_nan_free(const T* xp, const Geometry& g, HargmaxFn<T, P> fixed, T* hv,
-                             P* hp, T* acc, P* accp, T* yp, std::int64_t* ip) {
+NPK_CLONES bool max_plane_indexed_nan_free(const T* xp, const Geometry& g, HargmaxFn<T, P> fixed,
+                                           T* hv, P* hp, T* acc, P* accp, T* yp,
+                                           std::int64_t* ip) {
     const Range cols = interior(g.w);
     const std::int64_t width = g.w.size;
     NanFreeRows<T> nan_free(xp, width);
