@@ -21,3 +21,26 @@ def torch_with_our_threads():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(nk.get_num_threads())
     return torch
+
+
+def copy_baseline(inputs, outputs):
+    """A memory-bandwidth yardstick: ``np.copyto`` of arrays shaped like a kernel's inputs
+    and outputs. It reads and writes those bytes once each (2x the bytes a kernel that
+    reads its inputs once and writes its outputs once moves), timed in the same run."""
+    import numpy as np
+
+    pairs = [(np.empty_like(a), a) for a in (*inputs, *outputs)]
+
+    def run():
+        for dst, src in pairs:
+            np.copyto(dst, src)
+
+    return run
+
+
+def gb_per_s(benchmark, nbytes: int) -> None:
+    """Record ``nbytes / median`` (GB/s) in the benchmark's extra_info (JSON output)."""
+    stats = benchmark.stats.stats if benchmark.stats is not None else None
+    if stats is not None and stats.median > 0:
+        benchmark.extra_info["GB/s"] = round(nbytes / stats.median / 1e9, 2)
+    benchmark.extra_info["bytes"] = nbytes

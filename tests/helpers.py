@@ -169,3 +169,91 @@ def random_binary_problem(rng, n, *, tied=False, weighted=False, pos_rate=0.5, d
         w[rng.random(n) < 0.1] = 0.0
         w[:2] = 1.0
     return y, score.astype(dtype), w
+# --- pooling and normalisation -------------------------------------------------------------
+
+THREAD_COUNTS = (1, 2, 3)
+
+
+@st.composite
+def images(draw, dtype, *, max_n: int = 2, max_c: int = 3, max_hw: int = 9, min_hw: int = 1,
+           nan: bool = False, ties: bool | None = None) -> np.ndarray:
+    """A small (N, C, H, W) image of ``dtype``: N may be 0; values rounded (ties) or not,
+    with NaN sprinkled in when ``nan``."""
+    n = draw(st.integers(0, max_n))
+    c = draw(st.integers(1, max_c))
+    h, w = draw(st.integers(min_hw, max_hw)), draw(st.integers(min_hw, max_hw))
+    width = _width(dtype)
+    x = draw(hnp.arrays(dtype, (n, c, h, w), elements=st.floats(-100, 100, width=width)))
+    if ties if ties is not None else draw(st.booleans()):
+        x = np.round(x / 25).astype(dtype)  # few distinct values: many ties
+    if nan and x.size:
+        mask = draw(hnp.arrays(np.bool_, x.shape, elements=st.booleans()))
+        x[mask & (draw(hnp.arrays(np.int8, x.shape, elements=st.integers(0, 3))) == 0)] = np.nan
+    return x
+
+
+@st.composite
+def pool_windows(draw, hw: tuple[int, int], *, dilation: bool = True, padding: bool = True):
+    """Valid PyTorch window arguments for an input of spatial size ``hw`` (kernel_size, stride,
+    padding, dilation, ceil_mode), or None when none gives an output."""
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    p = tuple(draw(st.integers(0, ki // 2)) for ki in k) if padding else (0, 0)
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
+    ceil = draw(st.booleans())
+    stride = k if s is None else s
+    for i in range(2):
+        eff = d[i] * (k[i] - 1) + 1
+        if hw[i] + 2 * p[i] < eff:
+            return None
+        out = (hw[i] + 2 * p[i] - eff + (stride[i] - 1 if ceil else 0)) // stride[i] + 1
+        if ceil and (out - 1) * stride[i] >= hw[i] + p[i]:
+            out -= 1
+        if out < 1:
+            return None
+    return {"kernel_size": k, "stride": s, "padding": p, "dilation": d, "ceil_mode": ceil}
+
+
+def assert_same_bits_for_any_thread_count(fn, *args, **kwargs) -> None:
+    """fn(*args) gives bitwise-identical results with 1, 2 and 3 threads."""
+    import npkernels as nk
+
+    def flat(r):
+        return [a.tobytes() for a in (r if isinstance(r, tuple) else (r,))]
+
+    results = []
+    for t in THREAD_COUNTS:
+        with nk.num_threads(t):
+            results.append(flat(fn(*args, **kwargs)))
+    assert results[0] == results[1] == results[2]
+
+
+def assert_all_match(actual, expected) -> None:
+    """assert_matches over a result or a tuple of results."""
+    if isinstance(expected, tuple):
+        assert isinstance(actual, tuple) and len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert_matches(a, e)
+    else:
+        assert_matches(actual, expected)
+
+
+def big_image(dtype=np.float32, shape=(4, 8, 64, 48), seed: int = 0) -> np.ndarray:
+    """An image with enough work to split over 3 threads (>= 3 * 2**15 values)."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+LAYOUTS = ("fortran", "sliced", "negative", "int", "bool")
+
+
+def layout_variant(layout: str, shape=(2, 3, 9, 8), seed: int = 1) -> np.ndarray:
+    """A (N, C, H, W)-like input in an awkward layout or dtype, from seeded normal values:
+    Fortran order, a strided slice, negative strides, int32 (x10) or bool (> 0)."""
+    base = np.random.default_rng(seed).standard_normal(shape)
+    return {
+        "fortran": lambda: np.asfortranarray(base),
+        "sliced": lambda: base[:, ::2, 1:, ::2] if base.ndim == 4 else base[::2],
+        "negative": lambda: base[..., ::-1, ::-1] if base.ndim == 4 else base[::-1],
+        "int": lambda: (base * 10).astype(np.int32),
+        "bool": lambda: base > 0,
+    }[layout]()

@@ -7,22 +7,52 @@ its anchor library (named in its docstring) and has a readable NumPy twin in
 
 from __future__ import annotations
 
-from . import metrics, reference
+from . import metrics, norm, pool, reference
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._warnings import UndefinedMetricWarning
 from .metrics import average_precision_score, rankdata, roc_auc_score, roc_curve
+from .norm import batch_norm, batch_norm_backward, batch_norm_forward
+from .pool import (
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_backward,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_backward,
+    avg_pool2d,
+    avg_pool2d_backward,
+    lp_pool2d,
+    lp_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    spatial_pyramid_pool,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "UndefinedMetricWarning",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_backward",
     "average_precision_score",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "batch_norm",
+    "batch_norm_backward",
+    "batch_norm_forward",
     "get_num_threads",
+    "lp_pool2d",
+    "lp_pool2d_backward",
+    "max_pool2d",
+    "max_pool2d_backward",
     "metrics",
+    "norm",
     "num_threads",
+    "pool",
     "rankdata",
     "reference",
     "roc_auc_score",
     "roc_curve",
     "set_num_threads",
+    "spatial_pyramid_pool",
 ]

@@ -25,3 +25,103 @@ def average_precision(
     *,
     n_threads: int,
 ) -> tuple[float, float]: ...
+
+# pooling (cpp/bindings/pool.cpp); pairs are (height, width); 4-D NCHW only
+def max_pool2d(
+    x: NDArray[np.floating],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    ceil_mode: bool,
+    return_indices: bool,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating] | tuple[NDArray[np.floating], NDArray[np.int64]]: ...
+def max_pool2d_backward(
+    grad_output: NDArray[np.floating],
+    indices: NDArray[np.int64],
+    input_shape: tuple[int, int, int, int],
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def avg_pool2d(
+    x: NDArray[np.floating],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def avg_pool2d_backward(
+    grad_output: NDArray[np.floating],
+    input_shape: tuple[int, int, int, int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def lp_pool2d(
+    x: NDArray[np.floating],
+    norm_type: float,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    ceil_mode: bool,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def lp_pool2d_backward(
+    grad_output: NDArray[np.floating],
+    x: NDArray[np.floating],
+    norm_type: float,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    ceil_mode: bool,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def adaptive_avg_pool2d(
+    x: NDArray[np.floating], output_size: tuple[int, int], *, n_threads: int
+) -> NDArray[np.floating]: ...
+def adaptive_max_pool2d(
+    x: NDArray[np.floating], output_size: tuple[int, int], return_indices: bool, *, n_threads: int
+) -> NDArray[np.floating] | tuple[NDArray[np.floating], NDArray[np.int64]]: ...
+def adaptive_avg_pool2d_backward(
+    grad_output: NDArray[np.floating], input_shape: tuple[int, int, int, int], *, n_threads: int
+) -> NDArray[np.floating]: ...
+
+# BatchNorm (cpp/bindings/norm.cpp); x is (N, C, S)
+def batch_norm_forward(
+    x: NDArray[np.floating],
+    gamma: NDArray[np.floating] | None,
+    beta: NDArray[np.floating] | None,
+    eps: float,
+    *,
+    n_threads: int,
+) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating], NDArray[np.float64]]: ...
+def batch_norm_eval(
+    x: NDArray[np.floating],
+    running_mean: NDArray[np.floating],
+    running_var: NDArray[np.floating],
+    gamma: NDArray[np.floating] | None,
+    beta: NDArray[np.floating] | None,
+    eps: float,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def batch_norm_backward(
+    grad_y: NDArray[np.floating],
+    x: NDArray[np.floating],
+    gamma: NDArray[np.floating] | None,
+    mean: NDArray[np.floating],
+    invstd: NDArray[np.floating],
+    *,
+    n_threads: int,
+) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating]]: ...

@@ -93,8 +93,12 @@ def _flat(x: Any) -> list[np.ndarray]:
     return [np.asarray(x, dtype=np.float64)]
 
 
-def _max_errors(actual: Any, expected: Any) -> tuple[float, float]:
-    """Max absolute and relative error over every array of two results (NaN == NaN)."""
+def _max_errors(actual: Any, expected: Any, scale: float = 0.0) -> tuple[float, float]:
+    """Max absolute and relative error over every array of two results (NaN == NaN).
+
+    Errors are relative to ``max(|expected|, scale)``: ``scale`` is the magnitude
+    below which values count as zero (0 = purely relative).
+    """
     worst_abs = worst_rel = 0.0
     got, want = _flat(actual), _flat(expected)
     if len(got) != len(want):
@@ -109,7 +113,8 @@ def _max_errors(actual: Any, expected: Any) -> tuple[float, float]:
             diff = np.abs(a[ok] - b[ok])
         diff[a[ok] == b[ok]] = 0.0  # infinities equal to themselves
         worst_abs = max(worst_abs, float(diff.max()))
-        worst_rel = max(worst_rel, float((diff / np.maximum(np.abs(b[ok]), 1e-300)).max()))
+        floor = max(scale, 1e-300)
+        worst_rel = max(worst_rel, float((diff / np.maximum(np.abs(b[ok]), floor)).max()))
     return worst_abs, worst_rel
 
 
@@ -124,7 +129,7 @@ def _run_case(case: Case, index: int, total: int, repeats: int, budget: float) -
     result, ms = _timed(case.run, inputs, repeats, budget)
     _progress(f"{tag}: reference")
     expected, ref_ms = _timed(case.reference, inputs, repeats, budget)
-    abs_err, rel_err = _max_errors(result, expected)
+    abs_err, rel_err = _max_errors(result, expected, case.scale)
     row: dict[str, Any] = {
         "kernel": case.kernel,
         "size": case.size,
@@ -144,7 +149,7 @@ def _run_case(case: Case, index: int, total: int, repeats: int, budget: float) -
             continue
         _progress(f"{tag}: {name}")
         anchor_result, anchor_ms = _timed(anchor, inputs, repeats, budget)
-        anchor_rel = _max_errors(result, anchor_result)[1]
+        anchor_rel = _max_errors(result, anchor_result, case.scale)[1]
         row["anchors"][name] = {
             "ms": anchor_ms,
             "speedup": anchor_ms / ms,

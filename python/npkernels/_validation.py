@@ -75,10 +75,23 @@ def as_bool(value: object, name: str) -> bool:
     return bool(value)
 
 
-def as_int(value: object, name: str) -> int:
-    """Return ``value`` as a Python int; TypeError unless it is an integer."""
+def as_int(value: object, name: str, expected: str = "an integer") -> int:
+    """Return ``value`` as a Python int; TypeError ("name must be <expected>") otherwise."""
     try:
         return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        msg = f"{name} must be an integer, got {type(value).__name__}"
+        msg = f"{name} must be {expected}, got {type(value).__name__}"
         raise TypeError(msg) from None
+
+
+def as_index_array(x: ArrayLike, name: str) -> np.ndarray:
+    """Return ``x`` as an aligned, C-contiguous int64 array; TypeError unless integer-valued.
+
+    Integer dtypes only (not bool or float), so a float array passed by mistake
+    as indices is reported rather than truncated. Copies only when needed.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iu":
+        msg = f"{name} must have an integer dtype, got {arr.dtype}"
+        raise TypeError(msg)
+    return np.require(arr, dtype=np.int64, requirements=("C", "A"))

@@ -1,0 +1,118 @@
+#pragma once
+// Portable 16-byte SIMD helpers for kernels whose loops the compiler will not
+// vectorise on its own (reductions it may not reorder, streaming stores): GNU
+// vector extensions, which gcc and clang lower to any target (SSE2 included,
+// scalar code elsewhere), plus x86 non-temporal stores when SSE2 is there.
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+// NPK_CLONES: a hot loop compiled twice, for AVX2 and for the baseline target,
+// the copy chosen once at load time (GNU ifunc: x86-64 Linux, gcc or clang).
+// Omitted when the whole build already targets AVX2 (NPK_NATIVE) or elsewhere.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__AVX2__)
+#define NPK_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NPK_CLONES
+#endif
+
+namespace npk::simd {
+
+typedef float Float4 __attribute__((vector_size(16)));
+typedef double Double2 __attribute__((vector_size(16)));
+
+// 16-byte SIMD vectors of T (GNU vector extensions; gcc and clang lower them to
+// any target, SSE2 included).
+template <class T>
+struct Simd;
+template <>
+struct Simd<float> {
+    using type = Float4;
+    static constexpr int lanes = 4;
+};
+template <>
+struct Simd<double> {
+    using type = Double2;
+    static constexpr int lanes = 2;
+};
+
+// Stores one SIMD vector at an aligned address, bypassing the cache (x86), so a
+// large output is not first read into the cache; elsewhere a plain store.
+inline void stream_store(float* p, Float4 v) {
+#if defined(__SSE2__)
+    _mm_stream_ps(p, v);
+#else
+    std::memcpy(p, &v, sizeof v);
+#endif
+}
+inline void stream_store(double* p, Double2 v) {
+#if defined(__SSE2__)
+    _mm_stream_pd(p, v);
+#else
+    std::memcpy(p, &v, sizeof v);
+#endif
+}
+
+// out[i] = vf(i) (one SIMD vector of elements i..) / sf(i) (one element) for i < n:
+// with non-temporal stores when `stream`, from the first 16-byte aligned element.
+template <class T, class VecFn, class ScalarFn>
+void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
+    constexpr int lanes = Simd<T>::lanes;
+    std::int64_t i      = 0;
+    if(stream) {
+        while(i < n && reinterpret_cast<std::uintptr_t>(out + i) % 16 != 0) {
+            out[i] = sf(i);
+            ++i;
+        }
+        for(; i + lanes <= n; i += lanes) {
+            stream_store(out + i, vf(i));
+        }
+#if defined(__SSE2__)
+        _mm_sfence(); // order the streaming stores before anything that follows
+#endif
+    }
+    for(; i < n; ++i) {
+        out[i] = sf(i);
+    }
+}
+
+// Outputs larger than this (bytes) are written with non-temporal stores: they
+// cannot stay in cache anyway, and skipping the read-for-ownership saves a third
+// of a streaming pass's traffic.
+constexpr std::int64_t stream_bytes = std::int64_t{8} << 20;
+
+// An unaligned load of one vector.
+template <class T>
+inline typename Simd<T>::type load(const T* p) {
+    typename Simd<T>::type v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// True when any of x[0, n) is NaN (a vector compare per 4 floats or 2 doubles).
+template <class T>
+NPK_CLONES bool any_nan(const T* x, std::int64_t n) {
+    using V             = typename Simd<T>::type;
+    constexpr int lanes = Simd<T>::lanes;
+    using M             = decltype(V{} != V{});
+    M acc               = M{};
+    std::int64_t i      = 0;
+    for(; i + lanes <= n; i += lanes) {
+        const V v = load(x + i);
+        acc |= v != v;
+    }
+    bool nan = false;
+    for(int j = 0; j < lanes; ++j) {
+        nan = nan || acc[j] != 0;
+    }
+    for(; i < n; ++i) {
+        nan = nan || x[i] != x[i];
+    }
+    return nan;
+}
+
+} // namespace npk::simd
