@@ -85,12 +85,12 @@ def check_ranks(k: object) -> tuple[np.ndarray, bool]:
         ranks = np.asarray(k)
     except Exception:  # noqa: BLE001 - any failure means "not a sequence of ints"
         ranks = np.asarray(None)
+    if ranks.ndim == 1 and ranks.size == 0:
+        msg = "k must not be empty"
+        raise ValueError(msg)
     if ranks.ndim != 1 or ranks.dtype.kind not in "iu":
         msg = f"k must be an integer or a sequence of integers, got {k!r}"
         raise TypeError(msg)
-    if ranks.size == 0:
-        msg = "k must not be empty"
-        raise ValueError(msg)
     if ranks.min() < 1:
         msg = f"k must be >= 1, got {ranks.min()}"
         raise ValueError(msg)
@@ -405,19 +405,23 @@ class TreeAPI:
         return set(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist()))
 
 
-def majority_vote(y_train: ArrayLike, n_train: int, neighbors: np.ndarray) -> np.ndarray:
-    """Per row of ``neighbors`` (indices into y_train), the most frequent label; ties to the smallest."""
+def check_labels(y_train: ArrayLike, n_train: int) -> np.ndarray:
+    """y_train as an (n_train,) array (any sortable dtype)."""
     y = np.asarray(y_train)
     if y.shape != (n_train,):
         msg = f"y_train must have shape ({n_train},) like X_train, got {y.shape}"
         raise ValueError(msg)
+    return y
+
+
+def majority_vote(y: np.ndarray, neighbors: np.ndarray) -> np.ndarray:
+    """Per row of ``neighbors`` (indices into y), the most frequent label; ties to the smallest."""
     labels, codes = np.unique(y, return_inverse=True)
     codes = codes.reshape(-1)
     n_classes = labels.size
     rows = neighbors.shape[0]
-    votes = np.zeros((rows, n_classes), dtype=np.int64)
     flat = (np.arange(rows)[:, None] * n_classes + codes[neighbors]).reshape(-1)
-    votes.reshape(-1)[:] = np.bincount(flat, minlength=rows * n_classes)
+    votes = np.bincount(flat, minlength=rows * n_classes).reshape(rows, n_classes)
     return labels[np.argmax(votes, axis=1)]  # argmax: first maximum = smallest label
 
 
@@ -434,8 +438,9 @@ def knn_predict(tree_cls: type[TreeAPI], X_train: ArrayLike, y_train: ArrayLike,
                 k: object) -> np.ndarray:
     """knn_predict on a tree of ``tree_cls`` (the compiled tree or the brute-force twin)."""
     tree = tree_cls(X_train)
+    y = check_labels(y_train, tree.n)
     kk = check_k_train(k, tree.n)
     xx, lead = tree._queries(X)  # noqa: SLF001 - same module family
     _, idx = tree.query(xx, k=kk)
-    votes = majority_vote(y_train, tree.n, np.asarray(idx).reshape(xx.shape[0], kk))
+    votes = majority_vote(y, np.asarray(idx).reshape(xx.shape[0], kk))
     return votes.reshape(lead)
