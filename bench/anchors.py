@@ -22,3 +22,25 @@ def torch_with_our_threads():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(nk.get_num_threads())
     return torch
+
+
+def scipy_ckdtree():
+    """``scipy.spatial.cKDTree``: serial build; queries take ``workers=``."""
+    return pytest.importorskip("scipy.spatial").cKDTree
+
+
+def sklearn_kdtree():
+    """``sklearn.neighbors.KDTree`` (single-threaded build and queries)."""
+    return pytest.importorskip("sklearn.neighbors").KDTree
+
+
+def pykdtree_kdtree():
+    """``pykdtree.kdtree.KDTree``; its OpenMP pool is limited with threadpoolctl per call."""
+    return pytest.importorskip("pykdtree.kdtree").KDTree
+
+
+def openmp_limited(n: int):
+    """A context limiting OpenMP pools (pykdtree's) to ``n`` threads."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n, user_api="openmp")

@@ -15,7 +15,7 @@ from .. import _kdtree_rules as rules
 
 __all__ = ["KDTree", "knn_predict"]
 
-_BLOCK = 1024  # queries per distance matrix
+_BLOCK = 256  # queries per distance matrix
 
 
 def _powered_distances(data: np.ndarray, q: np.ndarray, p: float) -> np.ndarray:
@@ -78,9 +78,15 @@ class KDTree(rules.TreeAPI):
         index = np.full((x.shape[0], ranks.size), self.n, dtype=np.int64)
         for start in range(0, x.shape[0], _BLOCK):
             s = _powered_distances(data, x[start:start + _BLOCK], p)
-            # Ascending by (distance, index): a stable sort of the distances.
-            order = np.argsort(s, axis=1, kind="stable")[:, :kmax]
+            # The kmax smallest, then ascending by (distance, index).
+            if kmax < s.shape[1]:
+                order = np.argpartition(s, kmax - 1, axis=1)[:, :kmax]
+            else:
+                order = np.broadcast_to(np.arange(s.shape[1]), s.shape)
             top = np.take_along_axis(s, order, axis=1)
+            by = np.lexsort((order, top), axis=1)
+            order = np.take_along_axis(order, by, axis=1)
+            top = np.take_along_axis(top, by, axis=1)
             for col, rank in enumerate(ranks):
                 if rank > order.shape[1]:
                     continue
