@@ -1,7 +1,9 @@
 #pragma once
 // KD-tree over n points of dimension m, built as in the design notes: split on
-// the dimension of largest variance at the median point (SplitRule::variance),
-// or SciPy's sliding midpoint of the widest side (SplitRule::midpoint).
+// the dimension of largest variance at the median (SplitRule::variance), or
+// SciPy's sliding midpoint of the widest side (SplitRule::midpoint). Both
+// split with one branch-free pass that copies the rows into a second buffer
+// (front: below the plane, back: the rest); leaves end in the first buffer.
 //
 // The tree owns a copy of the points reordered into tree order, so every
 // node's points are one contiguous block (leaves are scanned sequentially),
@@ -21,9 +23,9 @@
 #include <cstdint>
 #include <limits>
 #include <new>
-#include <numeric>
 #include <vector>
 
+#include "npkernels/buffer.hpp"
 #include "npkernels/parallel.hpp"
 
 namespace npk::neighbors {
@@ -73,21 +75,28 @@ class KDTree {
     // parallel region).
     KDTree(const T* data, std::int64_t n, std::int64_t m, std::int64_t leafsize, SplitRule rule,
            int n_threads)
-        : n_(n), m_(m), leafsize_(leafsize), rule_(rule),
-          pts_(static_cast<std::size_t>(n * m)), ids_(static_cast<std::size_t>(n)),
-          lo_(static_cast<std::size_t>(m)), hi_(static_cast<std::size_t>(m)) {
+        : n_(n), m_(m), leafsize_(leafsize), rule_(rule), pts_(uninitialized_buffer<T>(n * m)),
+          ids_(uninitialized_buffer<I>(n)), lo_(static_cast<std::size_t>(m)),
+          hi_(static_cast<std::size_t>(m)) {
         depth_cap_ = 32;
         for(std::int64_t c = n; c > 1; c /= 2) {
             depth_cap_ += 2;
         }
+        // Splits move rows between the two buffers (a branch-free partition
+        // writes out of place); leaves end in the first.
+        Buffer<T> spare_pts = uninitialized_buffer<T>(n * m);
+        Buffer<I> spare_ids = uninitialized_buffer<I>(n);
+        main_  = {pts_.get(), ids_.get()};
+        spare_ = {spare_pts.get(), spare_ids.get()};
         parallel_for(n, std::int64_t{1} << 15, n_threads, [&](std::int64_t b, std::int64_t e) {
-            std::copy(data + b * m, data + e * m, pts_.data() + b * m);
+            std::copy(data + b * m, data + e * m, pts_.get() + b * m);
             for(std::int64_t i = b; i < e; ++i) {
-                ids_[static_cast<std::size_t>(i)] = static_cast<I>(i);
+                ids_[i] = static_cast<I>(i);
             }
         });
-        bounds(0, n, lo_.data(), hi_.data());
+        bounds(main_, 0, n, lo_.data(), hi_.data());
         build(n_threads);
+        spare_ = {nullptr, nullptr};
         make_leaf_boxes(n_threads);
     }
 
@@ -95,20 +104,25 @@ class KDTree {
     std::int64_t m() const { return m_; }
     std::int64_t leafsize() const { return leafsize_; }
     std::int64_t size() const { return static_cast<std::int64_t>(nodes_.size()); }
-    const T* points() const { return pts_.data(); }  // n x m in tree order
-    const I* ids() const { return ids_.data(); }     // original index of each
+    const T* points() const { return pts_.get(); } // n x m in tree order
+    const I* ids() const { return ids_.get(); }    // original index of each
     const NodeT* nodes() const { return nodes_.data(); }
-    const T* lo() const { return lo_.data(); }       // bounding box of all points
+    const T* lo() const { return lo_.data(); } // bounding box of all points
     const T* hi() const { return hi_.data(); }
     // Exact bounding box of leaf node nd: lo at [2 m nd.left], hi at [2 m nd.left + m].
     const T* leaf_boxes() const { return leaf_boxes_.data(); }
     std::int64_t nbytes() const {
-        return static_cast<std::int64_t>(pts_.size() * sizeof(T) + ids_.size() * sizeof(I)
-                                         + nodes_.size() * sizeof(NodeT)
-                                         + (leaf_boxes_.size() + 2 * lo_.size()) * sizeof(T));
+        return static_cast<std::int64_t>(
+            static_cast<std::size_t>(n_ * m_) * sizeof(T) + static_cast<std::size_t>(n_) * sizeof(I)
+            + nodes_.size() * sizeof(NodeT) + (leaf_boxes_.size() + 2 * lo_.size()) * sizeof(T));
     }
 
   private:
+    // One of the two row buffers: points (n x m) and their ids.
+    struct Rows {
+        T* p;
+        I* id;
+    };
     struct Split {
         std::int32_t dim; // -1: make a leaf
         std::int64_t mid; // left = [b, mid), right = [mid, e)
@@ -119,27 +133,29 @@ class KDTree {
         std::int64_t b, e;
         int depth;
         std::int64_t node;
+        bool spare;         // the rows are in the spare buffer
         std::vector<T> box; // the cell's box (midpoint rule): lo then hi
     };
 
-    T coord(std::int64_t i, std::int64_t d) const { return pts_[static_cast<std::size_t>(i * m_ + d)]; }
+    Rows rows(bool spare) const { return spare ? spare_ : main_; }
 
-    void swap_rows(std::int64_t i, std::int64_t j) {
-        T* a = pts_.data() + i * m_;
-        T* b = pts_.data() + j * m_;
+    T coord(const Rows& r, std::int64_t i, std::int64_t d) const { return r.p[i * m_ + d]; }
+
+    void swap_rows(const Rows& r, std::int64_t i, std::int64_t j) const {
+        T* a = r.p + i * m_;
+        T* b = r.p + j * m_;
         for(std::int64_t d = 0; d < m_; ++d) {
             std::swap(a[d], b[d]);
         }
-        std::swap(ids_[static_cast<std::size_t>(i)], ids_[static_cast<std::size_t>(j)]);
+        std::swap(r.id[i], r.id[j]);
     }
 
-    void bounds(std::int64_t b, std::int64_t e, T* lo, T* hi) const {
-        const T* p = pts_.data();
+    void bounds(const Rows& r, std::int64_t b, std::int64_t e, T* lo, T* hi) const {
         for(std::int64_t d = 0; d < m_; ++d) {
-            lo[d] = hi[d] = p[b * m_ + d];
+            lo[d] = hi[d] = r.p[b * m_ + d];
         }
         for(std::int64_t i = b + 1; i < e; ++i) {
-            const T* row = p + i * m_;
+            const T* row = r.p + i * m_;
             for(std::int64_t d = 0; d < m_; ++d) {
                 lo[d] = std::min(lo[d], row[d]);
                 hi[d] = std::max(hi[d], row[d]);
@@ -152,21 +168,21 @@ class KDTree {
     // double, which keeps the cancellation small. Nodes above 4096 points
     // estimate the variances from 2048 evenly spaced points (the top levels
     // would otherwise cost a pass over all the data each).
-    std::int32_t widest_variance(std::int64_t b, std::int64_t e, double* s1, double* s2) const {
-        const T* p  = pts_.data();
-        const T* p0 = p + b * m_;
+    std::int32_t widest_variance(const Rows& r, std::int64_t b, std::int64_t e, double* s1,
+                                 double* s2) const {
+        const T* p0 = r.p + b * m_;
         std::fill(s1, s1 + m_, 0.0);
         std::fill(s2, s2 + m_, 0.0);
         const std::int64_t step = e - b > 4096 ? (e - b) / 2048 : 1;
         for(std::int64_t i = b + step; i < e; i += step) {
-            const T* row = p + i * m_;
+            const T* row = r.p + i * m_;
             for(std::int64_t d = 0; d < m_; ++d) {
                 const double x = static_cast<double>(row[d]) - static_cast<double>(p0[d]);
                 s1[d] += x;
                 s2[d] += x * x;
             }
         }
-        const double c  = static_cast<double>((e - b - 1) / step + 1);
+        const double c    = static_cast<double>((e - b - 1) / step + 1);
         std::int32_t best = -1;
         double best_var   = 0.0;
         for(std::int64_t d = 0; d < m_; ++d) {
@@ -176,85 +192,16 @@ class KDTree {
                 best     = static_cast<std::int32_t>(d);
             }
         }
-        if(best < 0) {
-            // Rounding can hide a tiny spread: fall back on an exact check.
-            for(std::int64_t d = 0; d < m_ && best < 0; ++d) {
-                for(std::int64_t i = b + 1; i < e; ++i) {
-                    if(p[i * m_ + d] != p0[d]) {
-                        best = static_cast<std::int32_t>(d);
-                        break;
-                    }
+        // Rounding or sampling can hide a spread: fall back on an exact check.
+        for(std::int64_t d = 0; d < m_ && best < 0; ++d) {
+            for(std::int64_t i = b + 1; i < e; ++i) {
+                if(r.p[i * m_ + d] != p0[d]) {
+                    best = static_cast<std::int32_t>(d);
+                    break;
                 }
             }
         }
         return best;
-    }
-
-    void insertion_sort(std::int64_t lo, std::int64_t hi, std::int64_t d) {
-        for(std::int64_t i = lo + 1; i <= hi; ++i) {
-            for(std::int64_t j = i; j > lo && coord(j, d) < coord(j - 1, d); --j) {
-                swap_rows(j, j - 1);
-            }
-        }
-    }
-
-    // Reorders rows [b, e) so row kth holds the value of rank kth - b on
-    // dimension d, smaller-or-equal values before it, larger-or-equal after:
-    // quickselect with a median-of-three pivot and Hoare partition (equal keys
-    // split evenly, so duplicates cost no more than distinct values).
-    void select(std::int64_t b, std::int64_t e, std::int64_t kth, std::int64_t d) {
-        std::int64_t lo = b, hi = e - 1;
-        int rounds      = 0;
-        while(hi > lo) {
-            if(hi - lo < 16 || ++rounds > 2 * depth_cap_) {
-                if(hi - lo >= 16) {
-                    sort_rows(lo, hi + 1, d); // pathological pivots: sort instead
-                } else {
-                    insertion_sort(lo, hi, d);
-                }
-                return;
-            }
-            const T a = coord(lo, d), m = coord(lo + (hi - lo) / 2, d), z = coord(hi, d);
-            const T pivot = std::max(std::min(a, m), std::min(std::max(a, m), z));
-            std::int64_t i = lo, j = hi;
-            while(i <= j) {
-                while(coord(i, d) < pivot) {
-                    ++i;
-                }
-                while(pivot < coord(j, d)) {
-                    --j;
-                }
-                if(i <= j) {
-                    swap_rows(i, j);
-                    ++i;
-                    --j;
-                }
-            }
-            if(kth <= j) {
-                hi = j;
-            } else if(kth >= i) {
-                lo = i;
-            } else {
-                return;
-            }
-        }
-    }
-
-    // Sorts rows [b, e) by dimension d through a permutation (may throw bad_alloc).
-    void sort_rows(std::int64_t b, std::int64_t e, std::int64_t d) {
-        std::vector<std::int64_t> order(static_cast<std::size_t>(e - b));
-        std::iota(order.begin(), order.end(), b);
-        std::stable_sort(order.begin(), order.end(),
-                         [&](std::int64_t x, std::int64_t y) { return coord(x, d) < coord(y, d); });
-        std::vector<T> rows(static_cast<std::size_t>((e - b) * m_));
-        std::vector<I> ids(static_cast<std::size_t>(e - b));
-        for(std::size_t k = 0; k < order.size(); ++k) {
-            std::copy(pts_.data() + order[k] * m_, pts_.data() + (order[k] + 1) * m_,
-                      rows.data() + static_cast<std::int64_t>(k) * m_);
-            ids[k] = ids_[static_cast<std::size_t>(order[k])];
-        }
-        std::copy(rows.begin(), rows.end(), pts_.data() + b * m_);
-        std::copy(ids.begin(), ids.end(), ids_.data() + b);
     }
 
     struct Parted {
@@ -263,73 +210,108 @@ class KDTree {
         T back_min;       // smallest in the back part (+inf if empty)
     };
 
-    // Moves rows with coordinate d < split to the front, noting the extreme
-    // coordinates next to the plane on the way.
-    Parted partition(std::int64_t b, std::int64_t e, std::int64_t d, T split) {
-        T front_max = -std::numeric_limits<T>::infinity();
-        T back_min  = std::numeric_limits<T>::infinity();
-        std::int64_t i = b, j = e - 1;
-        for(;;) {
-            for(; i <= j; ++i) {
-                const T v = coord(i, d);
-                if(!(v < split)) {
-                    break;
-                }
-                front_max = std::max(front_max, v);
-            }
-            for(; i <= j; --j) {
-                const T v = coord(j, d);
-                if(v < split) {
-                    break;
-                }
-                back_min = std::min(back_min, v);
-            }
-            if(i >= j) {
-                return {i, front_max, back_min};
-            }
-            swap_rows(i, j);
-            front_max = std::max(front_max, coord(i, d));
-            back_min  = std::min(back_min, coord(j, d));
-            ++i;
-            --j;
+    // Copies rows [b, e) of src into dst, those with coordinate d < split to
+    // the front (in order), the others to the back (in reverse order), noting
+    // the extreme coordinates next to the plane. Branch-free: the side only
+    // picks the destination, so random data costs no mispredictions.
+    Parted partition_into(const Rows& src, const Rows& dst, std::int64_t b, std::int64_t e,
+                          std::int64_t d, T split) const {
+        switch(m_) { // fixed widths let the row copy compile to a few moves
+        case 1: return partition_rows<1>(src, dst, b, e, d, split);
+        case 2: return partition_rows<2>(src, dst, b, e, d, split);
+        case 3: return partition_rows<3>(src, dst, b, e, d, split);
+        case 4: return partition_rows<4>(src, dst, b, e, d, split);
+        case 8: return partition_rows<8>(src, dst, b, e, d, split);
+        default: return partition_rows<0>(src, dst, b, e, d, split);
         }
     }
 
-    T column_extreme(std::int64_t b, std::int64_t e, std::int64_t d, bool want_max) const {
-        T v = coord(b, d);
+    template <int M>
+    Parted partition_rows(const Rows& src, const Rows& dst, std::int64_t b, std::int64_t e,
+                          std::int64_t d, T split) const {
+        const std::int64_t m = M > 0 ? M : m_;
+        // extreme[1] tracks the front's max, extreme[0] the negated back's min:
+        // indexing by the side keeps the loop free of branches.
+        T front_max[2] = {-std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity()};
+        T back_min[2]  = {std::numeric_limits<T>::infinity(), std::numeric_limits<T>::infinity()};
+        std::int64_t front = b, back = e - 1;
+        for(std::int64_t i = b; i < e; ++i) {
+            const T* row          = src.p + i * m;
+            const T v             = row[d];
+            // Arithmetic, not ?:, so the compiler keeps it free of branches.
+            const auto lt         = static_cast<std::int64_t>(v < split);
+            const std::int64_t at = back + lt * (front - back);
+            T* out                = dst.p + at * m;
+            for(std::int64_t k = 0; k < m; ++k) {
+                out[k] = row[k];
+            }
+            dst.id[at] = src.id[i];
+            front += lt;
+            back -= 1 - lt;
+            front_max[lt]    = std::max(front_max[lt], v);
+            back_min[1 - lt] = std::min(back_min[1 - lt], v);
+        }
+        return {front, front_max[1], back_min[1]};
+    }
+
+    T column_extreme(const Rows& r, std::int64_t b, std::int64_t e, std::int64_t d,
+                     bool want_max) const {
+        T v = coord(r, b, d);
         for(std::int64_t i = b + 1; i < e; ++i) {
-            v = want_max ? std::max(v, coord(i, d)) : std::min(v, coord(i, d));
+            v = want_max ? std::max(v, coord(r, i, d)) : std::min(v, coord(r, i, d));
         }
         return v;
     }
 
     static constexpr std::int64_t sample_size = 1024;
 
-    template <class S>
-    Split median_split(std::int64_t b, std::int64_t e, S& scratch) {
-        const std::int32_t d = widest_variance(b, e, scratch.sums.data(), scratch.sums.data() + m_);
+    // Per-task scratch: 2 m sums, median keys, and a stack of cell boxes (lo
+    // then hi, 2 m each) indexed by depth for the midpoint rule.
+    struct Scratch {
+        std::vector<double> sums;
+        std::vector<T> boxes;
+        std::vector<T> sample; // a node's coordinates on the split dimension
+        Scratch(std::int64_t m, int depths)
+            : sums(static_cast<std::size_t>(2 * m)),
+              boxes(static_cast<std::size_t>(2 * m * (depths + 1))) {}
+    };
+
+    // The design notes' rule: the dimension of largest variance, split at
+    // the median value (rows below it go left). The median comes from the
+    // node's coordinates (an evenly spaced sample of 1024 of them in nodes
+    // above 4096 points); if no row is below it (duplicates of the minimum),
+    // rows equal to it go left too. Either way both sides are non-empty.
+    Split median_split(std::int64_t b, std::int64_t e, int depth, bool& spare,
+                       Scratch& scratch) const {
+        const Rows r         = rows(spare);
+        const std::int32_t d = widest_variance(r, b, e, scratch.sums.data(),
+                                               scratch.sums.data() + m_);
         if(d < 0) {
             return {-1, 0, T(0), T(0)};
         }
-        if(e - b > 4 * sample_size) {
-            // A large node splits at the median of an evenly spaced sample:
-            // one partition pass instead of a selection's several.
-            const std::int64_t step = (e - b) / sample_size;
-            std::vector<T>& sample  = scratch.sample;
-            sample.clear();
-            for(std::int64_t i = b; i < e; i += step) {
-                sample.push_back(coord(i, d));
-            }
-            const auto half = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
-            std::nth_element(sample.begin(), half, sample.end());
-            const Parted pt = partition(b, e, d, *half);
-            if(pt.mid > b && pt.mid < e) {
-                return {d, pt.mid, pt.front_max, pt.back_min};
-            }
+        // Deep nodes (adversarial data) take the exact median: no sample to fool.
+        const std::int64_t step =
+            e - b > 4 * sample_size && depth <= depth_cap_ ? (e - b) / sample_size : 1;
+        std::vector<T>& keys    = scratch.sample;
+        keys.clear();
+        for(std::int64_t i = b; i < e; i += step) {
+            keys.push_back(coord(r, i, d));
         }
-        const std::int64_t mid = b + (e - b) / 2;
-        select(b, e, mid, d);
-        return {d, mid, column_extreme(b, mid, d, true), coord(mid, d)};
+        const auto half = keys.begin() + static_cast<std::ptrdiff_t>(keys.size() / 2);
+        std::nth_element(keys.begin(), half, keys.end());
+        Parted pt = partition_into(r, rows(!spare), b, e, d, *half);
+        spare     = !spare;
+        if(pt.mid == b || pt.mid == e) {
+            // All rows on one side of the (sampled) median: split just above
+            // the minimum, or at the maximum; the dimension is not constant.
+            const Rows cur = rows(spare);
+            const T split  = pt.mid == b ? std::nextafter(pt.back_min,
+                                                          std::numeric_limits<T>::infinity())
+                                         : pt.front_max;
+            pt    = partition_into(cur, rows(!spare), b, e, d, split);
+            spare = !spare;
+        }
+        return {d, pt.mid, pt.front_max, pt.back_min};
     }
 
     // SciPy's sliding midpoint: split the widest side of the cell at its
@@ -338,7 +320,7 @@ class KDTree {
     // points (exactly along the split dimensions of the ancestors, loosely
     // otherwise, as pykdtree does: no pass over all dimensions per node); a
     // side found constant is shrunk to its value and another one is tried.
-    Split midpoint_split(std::int64_t b, std::int64_t e, T* lo, T* hi) {
+    Split midpoint_split(std::int64_t b, std::int64_t e, T* lo, T* hi, bool& spare) const {
         for(;;) {
             std::int32_t d = -1;
             T widest       = T(0);
@@ -351,43 +333,47 @@ class KDTree {
             if(d < 0) {
                 return {-1, 0, T(0), T(0)}; // every point is the same
             }
-            Parted pt = partition(b, e, d, lo[d] / 2 + hi[d] / 2);
+            Parted pt = partition_into(rows(spare), rows(!spare), b, e, d, lo[d] / 2 + hi[d] / 2);
+            spare     = !spare;
             if(pt.mid == b || pt.mid == e) {
-                const T vmin = pt.mid == b ? pt.back_min : column_extreme(b, e, d, false);
-                const T vmax = pt.mid == e ? pt.front_max : column_extreme(b, e, d, true);
+                const Rows r = rows(spare);
+                const T vmin = pt.mid == b ? pt.back_min : column_extreme(r, b, e, d, false);
+                const T vmax = pt.mid == e ? pt.front_max : column_extreme(r, b, e, d, true);
                 if(vmin == vmax) {
                     lo[d] = hi[d] = vmin;
                     continue;
                 }
-                pt = partition(b, e, d,
-                               pt.mid == b ? std::nextafter(vmin, std::numeric_limits<T>::infinity())
-                                           : vmax);
+                const T split = pt.mid == b
+                                    ? std::nextafter(vmin, std::numeric_limits<T>::infinity())
+                                    : vmax;
+                pt    = partition_into(r, rows(!spare), b, e, d, split);
+                spare = !spare;
             }
             return {d, pt.mid, pt.front_max, pt.back_min};
         }
     }
 
-    // Per-task scratch: 2 m sums, a sample, and a stack of cell boxes (lo then hi, 2 m
-    // each) indexed by depth for the midpoint rule.
-    struct Scratch {
-        std::vector<double> sums;
-        std::vector<T> boxes;
-        std::vector<T> sample; // for large nodes' approximate medians
-        Scratch(std::int64_t m, int depths)
-            : sums(static_cast<std::size_t>(2 * m)),
-              boxes(static_cast<std::size_t>(2 * m * (depths + 1))) {}
-    };
-
     bool uses_box(int depth) const { return rule_ == SplitRule::midpoint && depth <= depth_cap_; }
 
-    Split split_node(std::int64_t b, std::int64_t e, int depth, T* box, Scratch& s) {
+    // Splits [b, e) (rows in the buffer `spare` names; on return, the buffer
+    // holding the children's rows), or says it is a leaf.
+    Split split_node(std::int64_t b, std::int64_t e, int depth, T* box, bool& spare,
+                     Scratch& s) const {
         if(e - b <= leafsize_) {
             return {-1, 0, T(0), T(0)};
         }
         if(uses_box(depth)) {
-            return midpoint_split(b, e, box, box + m_);
+            return midpoint_split(b, e, box, box + m_, spare);
         }
-        return median_split(b, e, s);
+        return median_split(b, e, depth, spare, s);
+    }
+
+    // A leaf's rows must end in the main buffer.
+    void settle_leaf(std::int64_t b, std::int64_t e, bool spare) const {
+        if(spare) {
+            std::copy(spare_.p + b * m_, spare_.p + e * m_, main_.p + b * m_);
+            std::copy(spare_.id + b, spare_.id + e, main_.id + b);
+        }
     }
 
     // The children's boxes: the parent's, cut at the points next to the plane.
@@ -405,12 +391,13 @@ class KDTree {
     }
 
     // Depth-first build of [b, e) into out; returns the local index of its root.
-    std::int64_t build_subtree(std::int64_t b, std::int64_t e, int depth, T* box,
-                               std::vector<NodeT>& out, Scratch& scratch) {
-        const Split s          = split_node(b, e, depth, box, scratch);
+    std::int64_t build_subtree(std::int64_t b, std::int64_t e, int depth, T* box, bool spare,
+                               std::vector<NodeT>& out, Scratch& scratch) const {
+        const Split s          = split_node(b, e, depth, box, spare, scratch);
         const std::int64_t idx = static_cast<std::int64_t>(out.size());
         out.push_back(leaf(b, e));
         if(s.dim < 0) {
+            settle_leaf(b, e, spare);
             return idx;
         }
         T* cbox = nullptr;
@@ -418,11 +405,11 @@ class KDTree {
             cbox = scratch.boxes.data() + 2 * m_ * (depth + 1);
             child_box(box, s, true, cbox);
         }
-        const std::int64_t l = build_subtree(b, s.mid, depth + 1, cbox, out, scratch);
+        const std::int64_t l = build_subtree(b, s.mid, depth + 1, cbox, spare, out, scratch);
         if(cbox != nullptr) {
             child_box(box, s, false, cbox);
         }
-        const std::int64_t r = build_subtree(s.mid, e, depth + 1, cbox, out, scratch);
+        const std::int64_t r = build_subtree(s.mid, e, depth + 1, cbox, spare, out, scratch);
         NodeT& nd            = out[static_cast<std::size_t>(idx)];
         nd.lo_max            = s.lo_max;
         nd.hi_min            = s.hi_min;
@@ -454,7 +441,7 @@ class KDTree {
         nodes_.push_back(leaf(0, n_));
         std::vector<T> root_box(lo_);
         root_box.insert(root_box.end(), hi_.begin(), hi_.end());
-        std::vector<Pending> frontier{{0, n_, 0, 0, root_box}};
+        std::vector<Pending> frontier{{0, n_, 0, 0, false, root_box}};
         std::vector<Pending> tasks;
         while(!frontier.empty()) {
             std::vector<Pending> big;
@@ -466,11 +453,14 @@ class KDTree {
             run_guarded(static_cast<std::int64_t>(big.size()), n_threads, [&](std::int64_t t) {
                 const auto k = static_cast<std::size_t>(t);
                 splits[k]    = split_node(big[k].b, big[k].e, big[k].depth, big[k].box.data(),
-                                          scratch[k]);
+                                          big[k].spare, scratch[k]);
+                if(splits[k].dim < 0) {
+                    settle_leaf(big[k].b, big[k].e, big[k].spare);
+                }
             });
             frontier.clear();
             for(std::size_t k = 0; k < big.size(); ++k) {
-                const Split& s = splits[k];
+                const Split& s   = splits[k];
                 const Pending& p = big[k];
                 if(s.dim < 0) {
                     continue; // stays a leaf
@@ -489,8 +479,8 @@ class KDTree {
                     child_box(p.box.data(), s, true, lbox.data());
                     child_box(p.box.data(), s, false, rbox.data());
                 }
-                frontier.push_back({p.b, s.mid, p.depth + 1, l, std::move(lbox)});
-                frontier.push_back({s.mid, p.e, p.depth + 1, l + 1, std::move(rbox)});
+                frontier.push_back({p.b, s.mid, p.depth + 1, l, p.spare, std::move(lbox)});
+                frontier.push_back({s.mid, p.e, p.depth + 1, l + 1, p.spare, std::move(rbox)});
             }
         }
         // Whole subtrees, handed out one at a time (midpoint subtrees differ in size).
@@ -503,14 +493,15 @@ class KDTree {
                 box = scratch[k].boxes.data() + 2 * m_ * tasks[k].depth;
                 std::copy(tasks[k].box.begin(), tasks[k].box.end(), box);
             }
-            build_subtree(tasks[k].b, tasks[k].e, tasks[k].depth, box, sub[k], scratch[k]);
+            build_subtree(tasks[k].b, tasks[k].e, tasks[k].depth, box, tasks[k].spare, sub[k],
+                          scratch[k]);
         });
         // Append each subtree: its root replaces the placeholder node, the
         // rest follow in their depth-first order.
         for(std::size_t k = 0; k < tasks.size(); ++k) {
             const std::vector<NodeT>& s = sub[k];
             const auto base             = static_cast<std::int64_t>(nodes_.size()) - 1;
-            auto remap = [&](NodeT nd) {
+            auto remap                  = [&](NodeT nd) {
                 if(nd.dim >= 0) {
                     nd.left  = static_cast<I>(base + static_cast<std::int64_t>(nd.left));
                     nd.right = static_cast<I>(base + static_cast<std::int64_t>(nd.right));
@@ -540,17 +531,19 @@ class KDTree {
             for(std::int64_t k = b; k < e; ++k) {
                 const NodeT& nd = nodes_[static_cast<std::size_t>(leaves[static_cast<std::size_t>(k)])];
                 T* box          = leaf_boxes_.data() + 2 * m_ * k;
-                bounds(static_cast<std::int64_t>(nd.start), static_cast<std::int64_t>(nd.end), box,
-                       box + m_);
+                bounds(main_, static_cast<std::int64_t>(nd.start), static_cast<std::int64_t>(nd.end),
+                       box, box + m_);
             }
         });
     }
 
     std::int64_t n_, m_, leafsize_;
     SplitRule rule_;
-    int depth_cap_ = 0; // below this depth the midpoint rule gives way to the median
-    std::vector<T> pts_;
-    std::vector<I> ids_;
+    int depth_cap_ = 0; // deeper nodes: the median rule, with exact medians (bounded depth)
+    Buffer<T> pts_;
+    Buffer<I> ids_;
+    Rows main_{nullptr, nullptr};
+    Rows spare_{nullptr, nullptr}; // only during the build
     std::vector<T> lo_, hi_;
     std::vector<NodeT> nodes_;
     std::vector<T> leaf_boxes_;
