@@ -29,17 +29,17 @@ nb::SplitRule split_rule(const std::string& split) {
 }
 
 template <class T>
-void require_finite(const T* x, std::int64_t count, std::int64_t m, const char* name,
-                    int n_threads) {
+void require_finite(const T* x, std::int64_t count, const char* name, int n_threads) {
     std::int64_t bad = -1;
     {
         const py::gil_scoped_release release;
         bad = nb::find_nonfinite(x, count, n_threads);
     }
     if(bad >= 0) {
+        const double v = static_cast<double>(x[bad]);
         throw py::value_error(std::string(name) + " must be finite, got "
-                              + std::to_string(static_cast<double>(x[bad])) + " in row "
-                              + std::to_string(bad / m));
+                              + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf") + " at index "
+                              + std::to_string(bad));
     }
 }
 
@@ -70,7 +70,7 @@ class BoundTree {
             throw py::value_error("leafsize must be >= 1, got " + std::to_string(leafsize));
         }
         const nb::SplitRule rule = split_rule(split);
-        require_finite(x.data(), n * m, m, "data", n_threads);
+        require_finite(x.data(), n * m, "data", n_threads);
         const T* px = x.data();
         const py::gil_scoped_release release;
         if(std::is_same_v<T, float> && n < std::numeric_limits<std::int32_t>::max()) {
@@ -96,7 +96,7 @@ class BoundTree {
     c_array<T> queries(const py::array& x_obj, int n_threads) const {
         const auto x = as_c_array<T>(x_obj, "x");
         require_shape(x, "x", {-1, m()}, ("(n_queries, " + std::to_string(m()) + ")").c_str());
-        require_finite(x.data(), x.shape(0) * m(), m(), "x", n_threads);
+        require_finite(x.data(), x.shape(0) * m(), "x", n_threads);
         return x;
     }
 

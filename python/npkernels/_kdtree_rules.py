@@ -22,13 +22,14 @@ SPLITS = ("midpoint", "variance")
 OUTPUT_TYPES = ("set", "ndarray")
 
 
-def check_data(data: ArrayLike) -> np.ndarray:
-    """``data`` as a finite, read-only (n, m) float32/float64 array with n, m >= 1."""
+def check_data(data: ArrayLike, finite: bool = True) -> np.ndarray:
+    """``data`` as a read-only (n, m) float32/float64 array with n, m >= 1 (and finite)."""
     arr = as_float_array(data, "data")
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         msg = f"data must have shape (n, m) with n >= 1 and m >= 1, got {arr.shape}"
         raise ValueError(msg)
-    check_finite(arr, "data")
+    if finite:
+        check_finite(arr, "data")
     view = arr.view()
     view.flags.writeable = False  # the tree was built from these values
     return view
@@ -100,8 +101,12 @@ def check_ranks(k: object) -> tuple[np.ndarray, bool]:
 class TreeAPI:
     """Arguments, results and pickling of a KD-tree over ``data``; see npkernels.KDTree."""
 
+    # The compiled tree finds NaN and inf itself (in parallel, while building), with the
+    # same message; the NumPy twin checks here.
+    _checks_finite = True
+
     def __init__(self, data: ArrayLike, leafsize: int = 16, split: str = "midpoint") -> None:
-        self._data = check_data(data)
+        self._data = check_data(data, finite=self._checks_finite)
         leafsize = as_int(leafsize, "leafsize")
         if leafsize < 1:
             msg = f"leafsize must be >= 1, got {leafsize}"
@@ -145,7 +150,8 @@ class TreeAPI:
         if arr.ndim < 1 or arr.shape[-1] != self.m:
             msg = f"x must have shape (..., {self.m}), got {arr.shape}"
             raise ValueError(msg)
-        check_finite(arr, "x")
+        if self._checks_finite:
+            check_finite(arr, "x")
         return arr.reshape(-1, self.m), arr.shape[:-1]
 
     def _radii(self, r: ArrayLike, lead: tuple[int, ...]) -> np.ndarray:

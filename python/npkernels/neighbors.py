@@ -94,6 +94,8 @@ class KDTree(rules.TreeAPI):
            [0, 2]])
     """
 
+    _checks_finite = False  # the binding does, with the same message
+
     def _build(self, data: np.ndarray, leafsize: int, split: str, n_threads: int) -> None:
         cls = _core.KDTreeF32 if data.dtype == np.float32 else _core.KDTreeF64
         self._tree = cls(data, leafsize, split, n_threads=n_threads)
