@@ -242,3 +242,13 @@ def test_reference_matches_ckdtree():
     for p in EXACT_P:
         np.testing.assert_array_equal(ref.KDTree(points).query(x, k=3, p=p)[0],
                                       spatial.cKDTree(points).query(x, k=3, p=p)[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_k_uses_the_heap_path(dtype):
+    # k > 32 sorts the heap by heapsort instead of insertion: same answers.
+    points = np.random.default_rng(11).integers(0, 5, (400, 2)).astype(dtype)  # many ties
+    x = np.random.default_rng(12).random((10, 2)).astype(dtype) * 4
+    got = nk.KDTree(points, leafsize=4).query(x, k=100)
+    want = ref.KDTree(points).query(x, k=100)
+    assert_knn_equivalent(points, x, got, want, 2.0, exact=True)

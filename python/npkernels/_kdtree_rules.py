@@ -35,28 +35,31 @@ def check_data(data: ArrayLike, finite: bool = True) -> np.ndarray:
     return view
 
 
+def as_real(value: object, name: str) -> float:
+    """A real number (not bool) as float; TypeError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        msg = f"{name} must be a real number, got {type(value).__name__}"
+        raise TypeError(msg)
+    return float(value)
+
+
+def check_at_least(value: object, name: str, low: float) -> float:
+    """A real number >= low (inf allowed, NaN not), as float."""
+    v = as_real(value, name)
+    if not v >= low:
+        msg = f"{name} must be >= {low:g}, got {value}"
+        raise ValueError(msg)
+    return v
+
+
 def check_p(p: object) -> float:
     """The Minkowski order as a float in [1, inf]."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        msg = f"p must be a real number, got {type(p).__name__}"
-        raise TypeError(msg)
-    value = float(p)
-    if not value >= 1.0:
-        msg = f"p must be >= 1, got {p}"
-        raise ValueError(msg)
-    return value
+    return check_at_least(p, "p", 1.0)
 
 
 def check_nonnegative(value: object, name: str) -> float:
     """A real number >= 0 (inf allowed), as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f"{name} must be a real number, got {type(value).__name__}"
-        raise TypeError(msg)
-    v = float(value)
-    if not v >= 0.0:
-        msg = f"{name} must be >= 0, got {value}"
-        raise ValueError(msg)
-    return v
+    return check_at_least(value, name, 0.0)
 
 
 def check_workers(workers: object) -> int:
@@ -232,13 +235,7 @@ class TreeAPI:
         ranks, squeeze = check_ranks(k)
         p = check_p(p)
         eps = check_nonnegative(eps, "eps")
-        if isinstance(distance_upper_bound, bool) or not isinstance(
-            distance_upper_bound, numbers.Real
-        ):
-            msg = ("distance_upper_bound must be a real number, got "
-                   f"{type(distance_upper_bound).__name__}")
-            raise TypeError(msg)
-        upper = float(distance_upper_bound)
+        upper = as_real(distance_upper_bound, "distance_upper_bound")
         if np.isnan(upper):
             msg = "distance_upper_bound must not be NaN"
             raise ValueError(msg)

@@ -24,17 +24,10 @@ class KnnHeap {
     void push(T d, std::int64_t i) {
         if(size_ < capacity_) {
             std::int64_t c = size_++;
-            while(c > 0) {
-                const std::int64_t parent = (c - 1) / 2;
-                if(!(dist_[parent] < d)) {
-                    break;
-                }
-                dist_[c]  = dist_[parent];
-                index_[c] = index_[parent];
-                c         = parent;
+            for(; c > 0 && dist_[(c - 1) / 2] < d; c = (c - 1) / 2) {
+                move(c, (c - 1) / 2); // sift up
             }
-            dist_[c]  = d;
-            index_[c] = i;
+            put(c, d, i);
             return;
         }
         push_root(d, i);
@@ -51,13 +44,10 @@ class KnnHeap {
             const T d            = dist_[a];
             const std::int64_t i = index_[a];
             std::int64_t b       = a;
-            while(b > 0 && (d < dist_[b - 1] || (d == dist_[b - 1] && i < index_[b - 1]))) {
-                dist_[b]  = dist_[b - 1];
-                index_[b] = index_[b - 1];
-                --b;
+            for(; b > 0 && (d < dist_[b - 1] || (d == dist_[b - 1] && i < index_[b - 1])); --b) {
+                move(b, b - 1);
             }
-            dist_[b]  = d;
-            index_[b] = i;
+            put(b, d, i);
         }
     }
 
@@ -68,9 +58,8 @@ class KnnHeap {
         for(std::int64_t end = n - 1; end > 0; --end) {
             const T d            = dist_[end];
             const std::int64_t i = index_[end];
-            dist_[end]           = dist_[0];
-            index_[end]          = index_[0];
-            size_                = end;
+            move(end, 0);
+            size_ = end;
             push_root(d, i);
         }
         size_ = n;
@@ -99,12 +88,19 @@ class KnnHeap {
             if(!(d < dist_[child])) {
                 break;
             }
-            dist_[c]  = dist_[child];
-            index_[c] = index_[child];
-            c         = child;
+            move(c, child);
+            c = child;
         }
-        dist_[c]  = d;
-        index_[c] = i;
+        put(c, d, i);
+    }
+
+    void move(std::int64_t to, std::int64_t from) {
+        dist_[to]  = dist_[from];
+        index_[to] = index_[from];
+    }
+    void put(std::int64_t at, T d, std::int64_t i) {
+        dist_[at]  = d;
+        index_[at] = i;
     }
 
     T* dist_;
