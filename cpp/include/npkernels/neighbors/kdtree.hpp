@@ -163,17 +163,19 @@ class KDTree {
         }
     }
 
+    static constexpr std::int64_t sample_size = 256;
+
     // Dimension of largest variance (first on ties), or -1 if every
     // dimension is constant. Sums are taken relative to the first point, in
-    // double, which keeps the cancellation small. Nodes above 4096 points
-    // estimate the variances from 2048 evenly spaced points (the top levels
-    // would otherwise cost a pass over all the data each).
+    // double, which keeps the cancellation small. Nodes above 2 * sample_size
+    // points estimate the variances from sample_size evenly spaced points
+    // (each level would otherwise cost a pass over all the data).
     std::int32_t widest_variance(const Rows& r, std::int64_t b, std::int64_t e, double* s1,
                                  double* s2) const {
         const T* p0 = r.p + b * m_;
         std::fill(s1, s1 + m_, 0.0);
         std::fill(s2, s2 + m_, 0.0);
-        const std::int64_t step = e - b > 4096 ? (e - b) / 2048 : 1;
+        const std::int64_t step = e - b > 2 * sample_size ? (e - b) / sample_size : 1;
         for(std::int64_t i = b + step; i < e; i += step) {
             const T* row = r.p + i * m_;
             for(std::int64_t d = 0; d < m_; ++d) {
@@ -263,7 +265,6 @@ class KDTree {
         return v;
     }
 
-    static constexpr std::int64_t sample_size = 1024;
 
     // Per-task scratch: 2 m sums, median keys, and a stack of cell boxes (lo
     // then hi, 2 m each) indexed by depth for the midpoint rule.
@@ -277,9 +278,8 @@ class KDTree {
     };
 
     // The design notes' rule: the dimension of largest variance, split at
-    // the median value (rows below it go left). The median comes from the
-    // node's coordinates (an evenly spaced sample of 1024 of them in nodes
-    // above 4096 points); if no row is below it (duplicates of the minimum),
+    // the median value (rows below it go left), taken from an evenly spaced
+    // sample of the node's coordinates; if no row is below it (duplicates of the minimum),
     // rows equal to it go left too. Either way both sides are non-empty.
     Split median_split(std::int64_t b, std::int64_t e, int depth, bool& spare,
                        Scratch& scratch) const {
@@ -289,9 +289,13 @@ class KDTree {
         if(d < 0) {
             return {-1, 0, T(0), T(0)};
         }
-        // Deep nodes (adversarial data) take the exact median: no sample to fool.
-        const std::int64_t step =
-            e - b > 4 * sample_size && depth <= depth_cap_ ? (e - b) / sample_size : 1;
+        // One coordinate in 16 (64 to 1024 of them) estimates the median
+        // without a selection over the whole node; nodes of at most 128
+        // points, and deep nodes (adversarial data: no sample to fool), take
+        // the exact median.
+        const std::int64_t c    = e - b;
+        const std::int64_t want = std::min<std::int64_t>(1024, std::max<std::int64_t>(64, c / 16));
+        const std::int64_t step = c > 128 && depth <= depth_cap_ ? c / want : 1;
         std::vector<T>& keys    = scratch.sample;
         keys.clear();
         for(std::int64_t i = b; i < e; i += step) {
