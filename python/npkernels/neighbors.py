@@ -35,9 +35,9 @@ class KDTree(rules.TreeAPI):
         The most points a leaf holds (>= 1).
     split : {'midpoint', 'variance'}, default 'midpoint'
         The split rule (see above). Midpoint is the default because it
-        measured faster: its build is about twice as fast (one partition
-        pass per level against a median selection) and its queries are
-        within a few percent of the variance tree's.
+        measured faster: its build is about twice as fast (a split needs
+        only the cell's box, not the points' variances and median) and its
+        queries are within a few percent of the variance tree's.
 
     Attributes
     ----------

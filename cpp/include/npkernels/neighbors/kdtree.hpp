@@ -82,21 +82,17 @@ class KDTree {
         for(std::int64_t c = n; c > 1; c /= 2) {
             depth_cap_ += 2;
         }
-        // Splits move rows between the two buffers (a branch-free partition
-        // writes out of place); leaves end in the first.
+        // Splits move rows between two buffers (a branch-free partition
+        // writes out of place), the first one straight from the input; leaves
+        // end in the main buffer.
         Buffer<T> spare_pts = uninitialized_buffer<T>(n * m);
         Buffer<I> spare_ids = uninitialized_buffer<I>(n);
         main_  = {pts_.get(), ids_.get()};
         spare_ = {spare_pts.get(), spare_ids.get()};
-        parallel_for(n, std::int64_t{1} << 15, n_threads, [&](std::int64_t b, std::int64_t e) {
-            std::copy(data + b * m, data + e * m, pts_.get() + b * m);
-            for(std::int64_t i = b; i < e; ++i) {
-                ids_[i] = static_cast<I>(i);
-            }
-        });
-        bounds(main_, 0, n, lo_.data(), hi_.data());
+        input_ = {const_cast<T*>(data), nullptr}; // only ever read; ids are implicit
+        bounds(input_, 0, n, lo_.data(), hi_.data());
         build(n_threads);
-        spare_ = {nullptr, nullptr};
+        spare_ = input_ = {nullptr, nullptr};
         make_leaf_boxes(n_threads);
     }
 
@@ -133,22 +129,19 @@ class KDTree {
         std::int64_t b, e;
         int depth;
         std::int64_t node;
-        bool spare;         // the rows are in the spare buffer
+        int spare;          // where the rows are: in_main, in_spare or in_input
         std::vector<T> box; // the cell's box (midpoint rule): lo then hi
     };
 
-    Rows rows(bool spare) const { return spare ? spare_ : main_; }
+    // Where a node's rows are. The input is read by the first split only
+    // (which saves a copy of all the data) and never written.
+    static constexpr int in_main = 0, in_spare = 1, in_input = 2;
+    Rows rows(int where) const {
+        return where == in_main ? main_ : where == in_spare ? spare_ : input_;
+    }
+    static int other(int where) { return where == in_main ? in_spare : in_main; }
 
     T coord(const Rows& r, std::int64_t i, std::int64_t d) const { return r.p[i * m_ + d]; }
-
-    void swap_rows(const Rows& r, std::int64_t i, std::int64_t j) const {
-        T* a = r.p + i * m_;
-        T* b = r.p + j * m_;
-        for(std::int64_t d = 0; d < m_; ++d) {
-            std::swap(a[d], b[d]);
-        }
-        std::swap(r.id[i], r.id[j]);
-    }
 
     void bounds(const Rows& r, std::int64_t b, std::int64_t e, T* lo, T* hi) const {
         for(std::int64_t d = 0; d < m_; ++d) {
@@ -247,7 +240,7 @@ class KDTree {
             for(std::int64_t k = 0; k < m; ++k) {
                 out[k] = row[k];
             }
-            dst.id[at] = src.id[i];
+            dst.id[at] = src.id != nullptr ? src.id[i] : static_cast<I>(i); // input: i
             front += lt;
             back -= 1 - lt;
             front_max[lt]    = std::max(front_max[lt], v);
@@ -281,7 +274,7 @@ class KDTree {
     // the median value (rows below it go left), taken from an evenly spaced
     // sample of the node's coordinates; if no row is below it (duplicates of the minimum),
     // rows equal to it go left too. Either way both sides are non-empty.
-    Split median_split(std::int64_t b, std::int64_t e, int depth, bool& spare,
+    Split median_split(std::int64_t b, std::int64_t e, int depth, int& spare,
                        Scratch& scratch) const {
         const Rows r         = rows(spare);
         const std::int32_t d = widest_variance(r, b, e, scratch.sums.data(),
@@ -303,8 +296,8 @@ class KDTree {
         }
         const auto half = keys.begin() + static_cast<std::ptrdiff_t>(keys.size() / 2);
         std::nth_element(keys.begin(), half, keys.end());
-        Parted pt = partition_into(r, rows(!spare), b, e, d, *half);
-        spare     = !spare;
+        Parted pt = partition_into(r, rows(other(spare)), b, e, d, *half);
+        spare     = other(spare);
         if(pt.mid == b || pt.mid == e) {
             // All rows on one side of the (sampled) median: split just above
             // the minimum, or at the maximum; the dimension is not constant.
@@ -312,8 +305,8 @@ class KDTree {
             const T split  = pt.mid == b ? std::nextafter(pt.back_min,
                                                           std::numeric_limits<T>::infinity())
                                          : pt.front_max;
-            pt    = partition_into(cur, rows(!spare), b, e, d, split);
-            spare = !spare;
+            pt    = partition_into(cur, rows(other(spare)), b, e, d, split);
+            spare = other(spare);
         }
         return {d, pt.mid, pt.front_max, pt.back_min};
     }
@@ -324,7 +317,7 @@ class KDTree {
     // points (exactly along the split dimensions of the ancestors, loosely
     // otherwise, as pykdtree does: no pass over all dimensions per node); a
     // side found constant is shrunk to its value and another one is tried.
-    Split midpoint_split(std::int64_t b, std::int64_t e, T* lo, T* hi, bool& spare) const {
+    Split midpoint_split(std::int64_t b, std::int64_t e, T* lo, T* hi, int& spare) const {
         for(;;) {
             std::int32_t d = -1;
             T widest       = T(0);
@@ -337,8 +330,8 @@ class KDTree {
             if(d < 0) {
                 return {-1, 0, T(0), T(0)}; // every point is the same
             }
-            Parted pt = partition_into(rows(spare), rows(!spare), b, e, d, lo[d] / 2 + hi[d] / 2);
-            spare     = !spare;
+            Parted pt = partition_into(rows(spare), rows(other(spare)), b, e, d, lo[d] / 2 + hi[d] / 2);
+            spare     = other(spare);
             if(pt.mid == b || pt.mid == e) {
                 const Rows r = rows(spare);
                 const T vmin = pt.mid == b ? pt.back_min : column_extreme(r, b, e, d, false);
@@ -350,8 +343,8 @@ class KDTree {
                 const T split = pt.mid == b
                                     ? std::nextafter(vmin, std::numeric_limits<T>::infinity())
                                     : vmax;
-                pt    = partition_into(r, rows(!spare), b, e, d, split);
-                spare = !spare;
+                pt    = partition_into(r, rows(other(spare)), b, e, d, split);
+                spare = other(spare);
             }
             return {d, pt.mid, pt.front_max, pt.back_min};
         }
@@ -361,7 +354,7 @@ class KDTree {
 
     // Splits [b, e) (rows in the buffer `spare` names; on return, the buffer
     // holding the children's rows), or says it is a leaf.
-    Split split_node(std::int64_t b, std::int64_t e, int depth, T* box, bool& spare,
+    Split split_node(std::int64_t b, std::int64_t e, int depth, T* box, int& spare,
                      Scratch& s) const {
         if(e - b <= leafsize_) {
             return {-1, 0, T(0), T(0)};
@@ -373,10 +366,14 @@ class KDTree {
     }
 
     // A leaf's rows must end in the main buffer.
-    void settle_leaf(std::int64_t b, std::int64_t e, bool spare) const {
-        if(spare) {
-            std::copy(spare_.p + b * m_, spare_.p + e * m_, main_.p + b * m_);
-            std::copy(spare_.id + b, spare_.id + e, main_.id + b);
+    void settle_leaf(std::int64_t b, std::int64_t e, int spare) const {
+        if(spare == in_main) {
+            return;
+        }
+        const Rows src = rows(spare);
+        std::copy(src.p + b * m_, src.p + e * m_, main_.p + b * m_);
+        for(std::int64_t i = b; i < e; ++i) {
+            main_.id[i] = src.id != nullptr ? src.id[i] : static_cast<I>(i);
         }
     }
 
@@ -395,7 +392,7 @@ class KDTree {
     }
 
     // Depth-first build of [b, e) into out; returns the local index of its root.
-    std::int64_t build_subtree(std::int64_t b, std::int64_t e, int depth, T* box, bool spare,
+    std::int64_t build_subtree(std::int64_t b, std::int64_t e, int depth, T* box, int spare,
                                std::vector<NodeT>& out, Scratch& scratch) const {
         const Split s          = split_node(b, e, depth, box, spare, scratch);
         const std::int64_t idx = static_cast<std::int64_t>(out.size());
@@ -445,7 +442,7 @@ class KDTree {
         nodes_.push_back(leaf(0, n_));
         std::vector<T> root_box(lo_);
         root_box.insert(root_box.end(), hi_.begin(), hi_.end());
-        std::vector<Pending> frontier{{0, n_, 0, 0, false, root_box}};
+        std::vector<Pending> frontier{{0, n_, 0, 0, in_input, root_box}};
         std::vector<Pending> tasks;
         while(!frontier.empty()) {
             std::vector<Pending> big;
@@ -548,6 +545,7 @@ class KDTree {
     Buffer<I> ids_;
     Rows main_{nullptr, nullptr};
     Rows spare_{nullptr, nullptr}; // only during the build
+    Rows input_{nullptr, nullptr}; // only during the build
     std::vector<T> lo_, hi_;
     std::vector<NodeT> nodes_;
     std::vector<T> leaf_boxes_;
