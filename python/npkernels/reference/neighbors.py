@@ -15,7 +15,9 @@ from .. import _kdtree_rules as rules
 
 __all__ = ["KDTree", "knn_predict"]
 
-_BLOCK = 256  # queries per distance matrix
+def _block(data: np.ndarray) -> int:
+    """Queries per distance matrix: temporaries of about 4M elements."""
+    return max(1, (1 << 22) // data.size)
 
 
 def _powered_distances(data: np.ndarray, q: np.ndarray, p: float) -> np.ndarray:
@@ -76,8 +78,9 @@ class KDTree(rules.TreeAPI):
         bound = _internal(upper, p, dt)
         dist = np.full((x.shape[0], ranks.size), np.inf, dtype=dt)
         index = np.full((x.shape[0], ranks.size), self.n, dtype=np.int64)
-        for start in range(0, x.shape[0], _BLOCK):
-            s = _powered_distances(data, x[start:start + _BLOCK], p)
+        block = _block(data)
+        for start in range(0, x.shape[0], block):
+            s = _powered_distances(data, x[start:start + block], p)
             # The kmax smallest, then ascending by (distance, index).
             if kmax < s.shape[1]:
                 order = np.argpartition(s, kmax - 1, axis=1)[:, :kmax]
@@ -99,8 +102,9 @@ class KDTree(rules.TreeAPI):
     def _radius(self, x, r, p, eps, sort, count_only, n_threads):
         dt = self._data.dtype
         indices, counts = [], []
-        for start in range(0, x.shape[0], _BLOCK):
-            s = _powered_distances(self._data, x[start:start + _BLOCK], p)
+        block = _block(self._data)
+        for start in range(0, x.shape[0], block):
+            s = _powered_distances(self._data, x[start:start + block], p)
             for row, q in enumerate(range(start, start + s.shape[0])):
                 hit = np.flatnonzero(s[row] <= _internal(float(r[q]), p, dt))
                 counts.append(hit.size)

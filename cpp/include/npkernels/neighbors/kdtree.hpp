@@ -43,10 +43,11 @@ struct Node {
     std::int32_t dim;  // split dimension, -1 for a leaf
 };
 
-// First position in x[0, count) that is NaN or infinite, or -1.
+// First position in x[0, count) that is NaN or infinite, or -1. A scan is
+// memory-bound and cheap: threads only for many millions of values.
 template <class T>
 std::int64_t find_nonfinite(const T* x, std::int64_t count, int n_threads) {
-    const int parts = useful_threads(count, std::int64_t{1} << 16, n_threads);
+    const int parts = useful_threads(count, std::int64_t{1} << 21, n_threads);
     std::vector<std::int64_t> first(static_cast<std::size_t>(parts), -1);
     parallel_parts(parts, parts, [&](std::int64_t part) {
         const Range r = part_range(count, part, parts);
@@ -93,7 +94,6 @@ class KDTree {
         bounds(input_, 0, n, lo_.data(), hi_.data());
         build(n_threads);
         spare_ = input_ = {nullptr, nullptr};
-        make_leaf_boxes(n_threads);
     }
 
     std::int64_t n() const { return n_; }
@@ -105,7 +105,8 @@ class KDTree {
     const NodeT* nodes() const { return nodes_.data(); }
     const T* lo() const { return lo_.data(); } // bounding box of all points
     const T* hi() const { return hi_.data(); }
-    // Exact bounding box of leaf node nd: lo at [2 m nd.left], hi at [2 m nd.left + m].
+    // Exact bounding box of leaf node nd: lo at [2 m nd.left], hi at [2 m nd.left + m]
+    // (in high dimension much tighter than the cell a search reaches it with).
     const T* leaf_boxes() const { return leaf_boxes_.data(); }
     std::int64_t nbytes() const {
         return static_cast<std::int64_t>(
@@ -392,13 +393,26 @@ class KDTree {
     }
 
     // Depth-first build of [b, e) into out; returns the local index of its root.
+    // Appends the box of rows [b, e) of the main buffer; returns its number.
+    std::int64_t add_leaf_box(std::int64_t b, std::int64_t e, std::vector<T>& boxes) const {
+        const auto at = static_cast<std::int64_t>(boxes.size()) / (2 * m_);
+        boxes.resize(boxes.size() + static_cast<std::size_t>(2 * m_));
+        T* box = boxes.data() + at * 2 * m_;
+        bounds(main_, b, e, box, box + m_);
+        return at;
+    }
+
+    // Leaves get their exact box (appended to boxes; the leaf's `left` is its
+    // position there) while their rows are hot in cache.
     std::int64_t build_subtree(std::int64_t b, std::int64_t e, int depth, T* box, int spare,
-                               std::vector<NodeT>& out, Scratch& scratch) const {
+                               std::vector<NodeT>& out, std::vector<T>& boxes,
+                               Scratch& scratch) const {
         const Split s          = split_node(b, e, depth, box, spare, scratch);
         const std::int64_t idx = static_cast<std::int64_t>(out.size());
         out.push_back(leaf(b, e));
         if(s.dim < 0) {
             settle_leaf(b, e, spare);
+            out.back().left = static_cast<I>(add_leaf_box(b, e, boxes));
             return idx;
         }
         T* cbox = nullptr;
@@ -406,11 +420,11 @@ class KDTree {
             cbox = scratch.boxes.data() + 2 * m_ * (depth + 1);
             child_box(box, s, true, cbox);
         }
-        const std::int64_t l = build_subtree(b, s.mid, depth + 1, cbox, spare, out, scratch);
+        const std::int64_t l = build_subtree(b, s.mid, depth + 1, cbox, spare, out, boxes, scratch);
         if(cbox != nullptr) {
             child_box(box, s, false, cbox);
         }
-        const std::int64_t r = build_subtree(s.mid, e, depth + 1, cbox, spare, out, scratch);
+        const std::int64_t r = build_subtree(s.mid, e, depth + 1, cbox, spare, out, boxes, scratch);
         NodeT& nd            = out[static_cast<std::size_t>(idx)];
         nd.lo_max            = s.lo_max;
         nd.hi_min            = s.hi_min;
@@ -436,14 +450,18 @@ class KDTree {
     }
 
     void build(int n_threads) {
-        // Subtrees of at most this many points are built whole, one per task.
-        const std::int64_t task_size = std::max<std::int64_t>(n_ / 32, std::int64_t{1} << 13);
+        // Subtrees of at most this many points are built whole, one per task:
+        // about 16 tasks after 4 levels split node by node (the first alone).
+        // Few parallel regions matter on a busy machine, where each one can
+        // wait for a descheduled thread.
+        const std::int64_t task_size = std::max<std::int64_t>(n_ / 16, std::int64_t{1} << 13);
         const int depths             = rule_ == SplitRule::midpoint ? depth_cap_ + 1 : 0;
         nodes_.push_back(leaf(0, n_));
         std::vector<T> root_box(lo_);
         root_box.insert(root_box.end(), hi_.begin(), hi_.end());
         std::vector<Pending> frontier{{0, n_, 0, 0, in_input, root_box}};
         std::vector<Pending> tasks;
+        std::vector<std::int64_t> big_leaves;
         while(!frontier.empty()) {
             std::vector<Pending> big;
             for(Pending& p : frontier) {
@@ -464,7 +482,8 @@ class KDTree {
                 const Split& s   = splits[k];
                 const Pending& p = big[k];
                 if(s.dim < 0) {
-                    continue; // stays a leaf
+                    big_leaves.push_back(p.node); // stays a leaf (copies of one point)
+                    continue;
                 }
                 const auto l = static_cast<std::int64_t>(nodes_.size());
                 nodes_.push_back(leaf(p.b, s.mid));
@@ -486,6 +505,7 @@ class KDTree {
         }
         // Whole subtrees, handed out one at a time (midpoint subtrees differ in size).
         std::vector<std::vector<NodeT>> sub(tasks.size());
+        std::vector<std::vector<T>> sub_boxes(tasks.size());
         std::vector<Scratch> scratch(tasks.size(), Scratch(m_, depths));
         run_guarded(static_cast<std::int64_t>(tasks.size()), n_threads, [&](std::int64_t t) {
             const auto k = static_cast<std::size_t>(t);
@@ -495,17 +515,21 @@ class KDTree {
                 std::copy(tasks[k].box.begin(), tasks[k].box.end(), box);
             }
             build_subtree(tasks[k].b, tasks[k].e, tasks[k].depth, box, tasks[k].spare, sub[k],
-                          scratch[k]);
+                          sub_boxes[k], scratch[k]);
         });
         // Append each subtree: its root replaces the placeholder node, the
         // rest follow in their depth-first order.
         for(std::size_t k = 0; k < tasks.size(); ++k) {
             const std::vector<NodeT>& s = sub[k];
             const auto base             = static_cast<std::int64_t>(nodes_.size()) - 1;
-            auto remap                  = [&](NodeT nd) {
+            const auto box_base         = static_cast<std::int64_t>(leaf_boxes_.size()) / (2 * m_);
+            leaf_boxes_.insert(leaf_boxes_.end(), sub_boxes[k].begin(), sub_boxes[k].end());
+            auto remap = [&](NodeT nd) {
                 if(nd.dim >= 0) {
                     nd.left  = static_cast<I>(base + static_cast<std::int64_t>(nd.left));
                     nd.right = static_cast<I>(base + static_cast<std::int64_t>(nd.right));
+                } else {
+                    nd.left = static_cast<I>(box_base + static_cast<std::int64_t>(nd.left));
                 }
                 return nd;
             };
@@ -514,28 +538,11 @@ class KDTree {
                 nodes_.push_back(remap(s[j]));
             }
         }
-    }
-
-    // The exact box of every leaf: in high dimension it is much tighter than
-    // the cell a search reaches it with, and skipping a leaf saves a scan.
-    void make_leaf_boxes(int n_threads) {
-        std::vector<std::int64_t> leaves;
-        for(std::size_t k = 0; k < nodes_.size(); ++k) {
-            if(nodes_[k].dim < 0) {
-                nodes_[k].left = static_cast<I>(leaves.size());
-                leaves.push_back(static_cast<std::int64_t>(k));
-            }
+        for(const std::int64_t k : big_leaves) {
+            NodeT& nd = nodes_[static_cast<std::size_t>(k)];
+            nd.left   = static_cast<I>(add_leaf_box(static_cast<std::int64_t>(nd.start),
+                                                    static_cast<std::int64_t>(nd.end), leaf_boxes_));
         }
-        leaf_boxes_.resize(leaves.size() * static_cast<std::size_t>(2 * m_));
-        const auto count = static_cast<std::int64_t>(leaves.size());
-        parallel_for(count, 256, n_threads, [&](std::int64_t b, std::int64_t e) {
-            for(std::int64_t k = b; k < e; ++k) {
-                const NodeT& nd = nodes_[static_cast<std::size_t>(leaves[static_cast<std::size_t>(k)])];
-                T* box          = leaf_boxes_.data() + 2 * m_ * k;
-                bounds(main_, static_cast<std::int64_t>(nd.start), static_cast<std::int64_t>(nd.end),
-                       box, box + m_);
-            }
-        });
     }
 
     std::int64_t n_, m_, leafsize_;
