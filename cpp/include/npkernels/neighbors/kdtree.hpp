@@ -451,10 +451,13 @@ class KDTree {
 
     void build(int n_threads) {
         // Subtrees of at most this many points are built whole, one per task:
-        // about 16 tasks after 4 levels split node by node (the first alone).
+        // about 8 tasks after 3 levels split node by node (the first alone).
         // Few parallel regions matter on a busy machine, where each one can
-        // wait for a descheduled thread.
-        const std::int64_t task_size = std::max<std::int64_t>(n_ / 16, std::int64_t{1} << 13);
+        // wait for a descheduled thread; small trees are built by one thread.
+        const std::int64_t task_size = std::max<std::int64_t>(n_ / 8, std::int64_t{1} << 13);
+        if(n_ < (std::int64_t{1} << 15)) {
+            n_threads = 1;
+        }
         const int depths             = rule_ == SplitRule::midpoint ? depth_cap_ + 1 : 0;
         nodes_.push_back(leaf(0, n_));
         std::vector<T> root_box(lo_);

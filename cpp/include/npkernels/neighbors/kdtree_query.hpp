@@ -36,6 +36,12 @@ namespace detail {
 
 constexpr std::int64_t query_chunk = 64;
 
+// Threads for nq queries: one below 1024 queries (a few ms of work at most,
+// less than waking a second thread can cost on a busy machine).
+inline int query_threads(std::int64_t nq, int n_threads) {
+    return nq < 1024 ? 1 : chunk_workers(nq, query_chunk, n_threads);
+}
+
 // Each metric: dist(a, b) between two points (d^p; may stop early once above
 // bound, returning anything above it), gaps(g) the same for per-dim gaps
 // g >= 0, power(r) = r^p and root(s) = s^(1/p).
@@ -292,7 +298,7 @@ void knn(const KDTree<T, I>& tree, const T* x, std::int64_t nq, const std::int64
          T* out_dist, std::int64_t* out_index, int n_threads) {
     const std::int64_t m    = tree.m();
     const std::int64_t keep = std::min(kmax, tree.n());
-    const int workers       = chunk_workers(nq, detail::query_chunk, n_threads);
+    const int workers       = detail::query_threads(nq, n_threads);
     std::vector<T> gaps(static_cast<std::size_t>(workers * 2 * m));
     std::vector<T> heap_dist(static_cast<std::size_t>(workers * keep));
     std::vector<std::int64_t> heap_index(static_cast<std::size_t>(workers * keep));
@@ -434,7 +440,7 @@ bool radius_chunks(const KDTree<T, I>& tree, std::int64_t nq, double p, double e
                    bool count_only, QueryFn&& query, RadiusFn&& radius,
                    std::vector<std::vector<std::int64_t>>& chunk_out, int n_threads, Fn&& fn) {
     const std::int64_t m = tree.m();
-    const int workers    = chunk_workers(nq, query_chunk, n_threads);
+    const int workers    = query_threads(nq, n_threads);
     std::vector<T> box(static_cast<std::size_t>(workers * 3 * m));
     const std::int64_t chunks = (nq + query_chunk - 1) / query_chunk;
     chunk_out.assign(static_cast<std::size_t>(chunks), {});
@@ -498,8 +504,8 @@ RadiusResult query_radius(const KDTree<T, I>& tree, const T* x, std::int64_t nq,
     }
     if(!count_only) {
         res.indices.resize(static_cast<std::size_t>(res.offsets.back()));
-        parallel_chunks(static_cast<std::int64_t>(chunk_out.size()), 1, n_threads,
-                        [&](int, std::int64_t b, std::int64_t) {
+        parallel_chunks(static_cast<std::int64_t>(chunk_out.size()), 1,
+                        detail::query_threads(nq, n_threads), [&](int, std::int64_t b, std::int64_t) {
                             const auto& v = chunk_out[static_cast<std::size_t>(b)];
                             const std::int64_t at =
                                 res.offsets[static_cast<std::size_t>(b * detail::query_chunk)];
@@ -547,8 +553,8 @@ PairsResult query_pairs(const KDTree<T, I>& tree, double r, double p, double eps
     }
     res.pairs.resize(static_cast<std::size_t>(2 * row_at.back()));
     std::int64_t* out = res.pairs.data();
-    parallel_chunks(static_cast<std::int64_t>(chunk_out.size()), 1, n_threads,
-                    [&](int, std::int64_t c, std::int64_t) {
+    parallel_chunks(static_cast<std::int64_t>(chunk_out.size()), 1,
+                    detail::query_threads(n, n_threads), [&](int, std::int64_t c, std::int64_t) {
                         const auto& v = chunk_out[static_cast<std::size_t>(c)];
                         std::size_t pos = 0;
                         const std::int64_t stop = std::min(n, (c + 1) * detail::query_chunk);
