@@ -68,8 +68,9 @@ def test_one_point(split):
 
 
 @pytest.mark.parametrize("split", SPLITS)
-def test_identical_points_make_one_leaf(split):
-    tree = nk.KDTree(np.ones((1000, 3)), leafsize=4, split=split)
+@pytest.mark.parametrize("n", [1000, 50_000])  # built by one task / split in parallel
+def test_identical_points_make_one_leaf(split, n):
+    tree = nk.KDTree(np.ones((n, 3)), leafsize=4, split=split)
     assert tree.size == 1
     d, i = tree.query([1.0, 1.0, 2.0], k=3)
     np.testing.assert_array_equal(d, [1.0, 1.0, 1.0])

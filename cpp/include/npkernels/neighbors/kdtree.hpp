@@ -126,14 +126,6 @@ class KDTree {
         T lo_max;
         T hi_min;
     };
-    struct Pending {
-        std::int64_t b, e;
-        int depth;
-        std::int64_t node;
-        int spare;          // where the rows are: in_main, in_spare or in_input
-        std::vector<T> box; // the cell's box (midpoint rule): lo then hi
-    };
-
     // Where a node's rows are. The input is read by the first split only
     // (which saves a copy of all the data) and never written.
     static constexpr int in_main = 0, in_spare = 1, in_input = 2;
@@ -434,118 +426,142 @@ class KDTree {
         return idx;
     }
 
-    template <class Fn>
-    static void run_guarded(std::int64_t count, int n_threads, Fn&& fn) {
-        std::vector<char> failed(static_cast<std::size_t>(count), 0);
-        parallel_chunks(count, 1, n_threads, [&](int, std::int64_t b, std::int64_t) {
-            try {
-                fn(b);
-            } catch(...) {
-                failed[static_cast<std::size_t>(b)] = 1; // bad_alloc, rethrown below
+    // The top of the tree, split in parallel: slot h (heap numbering, root 1,
+    // children 2h and 2h + 1) is either split further, or a subtree built
+    // whole by one task. Slots are preallocated, so tasks only write their
+    // own; the tree is then assembled serially in a fixed order, so any
+    // thread count gives the same tree.
+    static constexpr int top_depth = 6; // at most 64 subtrees
+
+    struct Slot {
+        std::int64_t b = 0, e = 0;
+        int depth      = 0;
+        int where      = in_input;
+        bool split     = false; // else: sub holds the subtree
+        Split s{-1, 0, T(0), T(0)};
+        std::vector<T> box;        // the cell's box (midpoint rule)
+        std::vector<NodeT> sub;    // the subtree, local indices
+        std::vector<T> sub_boxes;  // its leaf boxes
+        Scratch scratch;
+        bool failed = false;
+        Slot(std::int64_t m, int depths) : box(static_cast<std::size_t>(2 * m)), scratch(m, depths) {}
+    };
+
+    // Everything a task uses is passed by value (firstprivate): the frame
+    // that spawned it may be gone when it runs.
+    void grow(Slot* slots, std::size_t h, std::int64_t task_size) const {
+        Slot& sl = slots[h];
+        try {
+            if(sl.e - sl.b > task_size && sl.depth < top_depth) {
+                sl.s = split_node(sl.b, sl.e, sl.depth, sl.box.data(), sl.where, sl.scratch);
+                if(sl.s.dim >= 0) {
+                    sl.split = true;
+                    for(std::size_t c = 0; c < 2; ++c) {
+                        Slot& ch = slots[2 * h + c];
+                        ch.b     = c == 0 ? sl.b : sl.s.mid;
+                        ch.e     = c == 0 ? sl.s.mid : sl.e;
+                        ch.depth = sl.depth + 1;
+                        ch.where = sl.where;
+                        if(uses_box(ch.depth)) {
+                            child_box(sl.box.data(), sl.s, c == 0, ch.box.data());
+                        }
+                    }
+#ifdef _OPENMP
+#pragma omp task firstprivate(slots, h, task_size)
+                    grow(slots, 2 * h, task_size);
+#pragma omp task firstprivate(slots, h, task_size)
+                    grow(slots, 2 * h + 1, task_size);
+#else
+                    grow(slots, 2 * h, task_size);
+                    grow(slots, 2 * h + 1, task_size);
+#endif
+                    return;
+                }
             }
-        });
-        if(std::find(failed.begin(), failed.end(), 1) != failed.end()) {
-            throw std::bad_alloc();
+            T* box = nullptr;
+            if(uses_box(sl.depth)) {
+                box = sl.scratch.boxes.data() + 2 * m_ * sl.depth;
+                std::copy(sl.box.begin(), sl.box.end(), box);
+            }
+            build_subtree(sl.b, sl.e, sl.depth, box, sl.where, sl.sub, sl.sub_boxes, sl.scratch);
+        } catch(...) {
+            sl.failed = true; // bad_alloc, rethrown after the parallel region
         }
     }
 
+    // Appends slot h's part of the tree to nodes_ (depth-first); returns its root.
+    std::int64_t assemble(std::vector<Slot>& slots, std::size_t h) {
+        Slot& sl = slots[h];
+        if(sl.split) {
+            const auto idx = static_cast<std::int64_t>(nodes_.size());
+            nodes_.push_back(leaf(sl.b, sl.e));
+            const std::int64_t l = assemble(slots, 2 * h);
+            const std::int64_t r = assemble(slots, 2 * h + 1);
+            NodeT& nd            = nodes_[static_cast<std::size_t>(idx)];
+            nd.lo_max            = sl.s.lo_max;
+            nd.hi_min            = sl.s.hi_min;
+            nd.left              = static_cast<I>(l);
+            nd.right             = static_cast<I>(r);
+            nd.dim               = sl.s.dim;
+            return idx;
+        }
+        const auto base     = static_cast<std::int64_t>(nodes_.size());
+        const auto box_base = static_cast<std::int64_t>(leaf_boxes_.size()) / (2 * m_);
+        leaf_boxes_.insert(leaf_boxes_.end(), sl.sub_boxes.begin(), sl.sub_boxes.end());
+        for(NodeT nd : sl.sub) {
+            if(nd.dim >= 0) {
+                nd.left  = static_cast<I>(base + static_cast<std::int64_t>(nd.left));
+                nd.right = static_cast<I>(base + static_cast<std::int64_t>(nd.right));
+            } else {
+                nd.left = static_cast<I>(box_base + static_cast<std::int64_t>(nd.left));
+            }
+            nodes_.push_back(nd);
+        }
+        std::vector<NodeT>().swap(sl.sub);
+        return base;
+    }
+
     void build(int n_threads) {
-        // Subtrees of at most this many points are built whole, one per task:
-        // about 8 tasks after 3 levels split node by node (the first alone).
-        // Few parallel regions matter on a busy machine, where each one can
-        // wait for a descheduled thread; small trees are built by one thread.
-        const std::int64_t task_size = std::max<std::int64_t>(n_ / 8, std::int64_t{1} << 13);
-        if(n_ < (std::int64_t{1} << 15)) {
-            n_threads = 1;
-        }
+        // About 64 subtrees of n / 64 points each (the first splits alone),
+        // handed out as OpenMP tasks in one parallel region: few regions
+        // matter on a busy machine, where each can wait for a descheduled
+        // thread, and small tasks bound that wait. Small trees: one thread.
+        const std::int64_t task_size = std::max<std::int64_t>(n_ / 64, std::int64_t{1} << 13);
         const int depths             = rule_ == SplitRule::midpoint ? depth_cap_ + 1 : 0;
-        nodes_.push_back(leaf(0, n_));
-        std::vector<T> root_box(lo_);
-        root_box.insert(root_box.end(), hi_.begin(), hi_.end());
-        std::vector<Pending> frontier{{0, n_, 0, 0, in_input, root_box}};
-        std::vector<Pending> tasks;
-        std::vector<std::int64_t> big_leaves;
-        while(!frontier.empty()) {
-            std::vector<Pending> big;
-            for(Pending& p : frontier) {
-                (p.e - p.b > task_size ? big : tasks).push_back(std::move(p));
-            }
-            std::vector<Split> splits(big.size());
-            std::vector<Scratch> scratch(big.size(), Scratch(m_, 0));
-            run_guarded(static_cast<std::int64_t>(big.size()), n_threads, [&](std::int64_t t) {
-                const auto k = static_cast<std::size_t>(t);
-                splits[k]    = split_node(big[k].b, big[k].e, big[k].depth, big[k].box.data(),
-                                          big[k].spare, scratch[k]);
-                if(splits[k].dim < 0) {
-                    settle_leaf(big[k].b, big[k].e, big[k].spare);
-                }
-            });
-            frontier.clear();
-            for(std::size_t k = 0; k < big.size(); ++k) {
-                const Split& s   = splits[k];
-                const Pending& p = big[k];
-                if(s.dim < 0) {
-                    big_leaves.push_back(p.node); // stays a leaf (copies of one point)
-                    continue;
-                }
-                const auto l = static_cast<std::int64_t>(nodes_.size());
-                nodes_.push_back(leaf(p.b, s.mid));
-                nodes_.push_back(leaf(s.mid, p.e));
-                NodeT& nd = nodes_[static_cast<std::size_t>(p.node)];
-                nd.lo_max = s.lo_max;
-                nd.hi_min = s.hi_min;
-                nd.left   = static_cast<I>(l);
-                nd.right  = static_cast<I>(l + 1);
-                nd.dim    = s.dim;
-                std::vector<T> lbox(p.box.size()), rbox(p.box.size());
-                if(uses_box(p.depth + 1)) {
-                    child_box(p.box.data(), s, true, lbox.data());
-                    child_box(p.box.data(), s, false, rbox.data());
-                }
-                frontier.push_back({p.b, s.mid, p.depth + 1, l, p.spare, std::move(lbox)});
-                frontier.push_back({s.mid, p.e, p.depth + 1, l + 1, p.spare, std::move(rbox)});
+        std::vector<Slot> slots;
+        slots.reserve(std::size_t{2} << top_depth);
+        for(std::size_t h = 0; h < (std::size_t{2} << top_depth); ++h) {
+            slots.emplace_back(m_, depths);
+        }
+        Slot& root = slots[1];
+        root.b     = 0;
+        root.e     = n_;
+        std::copy(lo_.begin(), lo_.end(), root.box.begin());
+        std::copy(hi_.begin(), hi_.end(), root.box.begin() + m_);
+        const int threads = n_ < (std::int64_t{1} << 15) ? 1 : std::max(n_threads, 1);
+        Slot* all = slots.data();
+        if(threads == 1) {
+            grow(all, 1, task_size);
+        } else {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#pragma omp single
+            grow(all, 1, task_size);
+#else
+            grow(all, 1, task_size);
+#endif
+        }
+        for(const Slot& sl : slots) {
+            if(sl.failed) {
+                throw std::bad_alloc();
             }
         }
-        // Whole subtrees, handed out one at a time (midpoint subtrees differ in size).
-        std::vector<std::vector<NodeT>> sub(tasks.size());
-        std::vector<std::vector<T>> sub_boxes(tasks.size());
-        std::vector<Scratch> scratch(tasks.size(), Scratch(m_, depths));
-        run_guarded(static_cast<std::int64_t>(tasks.size()), n_threads, [&](std::int64_t t) {
-            const auto k = static_cast<std::size_t>(t);
-            T* box       = nullptr;
-            if(uses_box(tasks[k].depth)) {
-                box = scratch[k].boxes.data() + 2 * m_ * tasks[k].depth;
-                std::copy(tasks[k].box.begin(), tasks[k].box.end(), box);
-            }
-            build_subtree(tasks[k].b, tasks[k].e, tasks[k].depth, box, tasks[k].spare, sub[k],
-                          sub_boxes[k], scratch[k]);
-        });
-        // Append each subtree: its root replaces the placeholder node, the
-        // rest follow in their depth-first order.
-        for(std::size_t k = 0; k < tasks.size(); ++k) {
-            const std::vector<NodeT>& s = sub[k];
-            const auto base             = static_cast<std::int64_t>(nodes_.size()) - 1;
-            const auto box_base         = static_cast<std::int64_t>(leaf_boxes_.size()) / (2 * m_);
-            leaf_boxes_.insert(leaf_boxes_.end(), sub_boxes[k].begin(), sub_boxes[k].end());
-            auto remap = [&](NodeT nd) {
-                if(nd.dim >= 0) {
-                    nd.left  = static_cast<I>(base + static_cast<std::int64_t>(nd.left));
-                    nd.right = static_cast<I>(base + static_cast<std::int64_t>(nd.right));
-                } else {
-                    nd.left = static_cast<I>(box_base + static_cast<std::int64_t>(nd.left));
-                }
-                return nd;
-            };
-            nodes_[static_cast<std::size_t>(tasks[k].node)] = remap(s[0]);
-            for(std::size_t j = 1; j < s.size(); ++j) {
-                nodes_.push_back(remap(s[j]));
-            }
+        std::size_t total = 0;
+        for(const Slot& sl : slots) {
+            total += sl.split ? 1 : sl.sub.size();
         }
-        for(const std::int64_t k : big_leaves) {
-            NodeT& nd = nodes_[static_cast<std::size_t>(k)];
-            nd.left   = static_cast<I>(add_leaf_box(static_cast<std::int64_t>(nd.start),
-                                                    static_cast<std::int64_t>(nd.end), leaf_boxes_));
-        }
+        nodes_.reserve(total);
+        assemble(slots, 1);
     }
 
     std::int64_t n_, m_, leafsize_;
