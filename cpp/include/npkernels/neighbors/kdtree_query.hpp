@@ -48,6 +48,10 @@ inline int query_threads(std::int64_t nq, int n_threads) {
 template <class T>
 struct MetricP2 {
     static T dist(const T* a, const T* b, std::int64_t m, T, T) {
+        if(m == 3) { // the common case, unrolled: the same sum (0 + x is exact)
+            const T d0 = a[0] - b[0], d1 = a[1] - b[1], d2 = a[2] - b[2];
+            return (d0 * d0 + d1 * d1) + d2 * d2;
+        }
         T acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
         std::int64_t j = 0;
         for(; j + 4 <= m; j += 4) {
