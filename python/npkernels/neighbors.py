@@ -1,8 +1,10 @@
 """Nearest neighbours: a KD-tree with the API of ``scipy.spatial.cKDTree``, and a KNN classifier.
 
 The compiled tree keeps float32 data in float32, owns a copy of the points
-reordered into tree order (each leaf is one contiguous block), and searches
-depth-first, nearer child first, with exact pruning, in parallel over queries.
+reordered into tree order (each leaf is one contiguous block, with its exact
+bounding box), and searches depth-first, nearer child first, with exact
+pruning, in parallel over queries taken in the order of the leaf each one
+falls in (consecutive searches then share cached leaves).
 """
 
 from __future__ import annotations
