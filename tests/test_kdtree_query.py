@@ -186,8 +186,8 @@ def test_core_guards_itself():
 @pytest.mark.parametrize("p", [2.0, 3.0])
 def test_same_bits_for_any_thread_count(dtype, p):
     rng = np.random.default_rng(6)
-    tree = nk.KDTree(rng.random((20_000, 3)).astype(dtype))
-    x = rng.random((2000, 3)).astype(dtype)
+    tree = nk.KDTree(rng.random((40_000, 3)).astype(dtype))
+    x = rng.random((6000, 3)).astype(dtype)
     results = []
     for threads in (1, 2, 3):
         with nk.num_threads(threads):

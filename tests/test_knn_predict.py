@@ -78,8 +78,8 @@ def test_bad_input_messages(fn):
 # 6. Thread invariance.
 def test_same_result_for_any_thread_count():
     rng = np.random.default_rng(2)
-    X, x = rng.random((20_000, 3)), rng.random((2000, 3))
-    y = rng.integers(0, 5, 20_000)
+    X, x = rng.random((40_000, 3)), rng.random((6000, 3))
+    y = rng.integers(0, 5, 40_000)
     results = []
     for threads in (1, 2, 3):
         with nk.num_threads(threads):

@@ -83,7 +83,7 @@ def test_core_guards_itself():
 
 # 6. Thread invariance.
 def test_same_bits_for_any_thread_count():
-    points = np.random.default_rng(2).random((20_000, 3))
+    points = np.random.default_rng(2).random((40_000, 3))
     tree = nk.KDTree(points)
     results = []
     for threads in (1, 2, 3):

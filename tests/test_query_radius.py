@@ -142,8 +142,8 @@ def test_core_guards_itself():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_same_bits_for_any_thread_count(dtype):
     rng = np.random.default_rng(4)
-    tree = nk.KDTree(rng.random((20_000, 3)).astype(dtype))
-    x = rng.random((3000, 3)).astype(dtype)
+    tree = nk.KDTree(rng.random((40_000, 3)).astype(dtype))
+    x = rng.random((6000, 3)).astype(dtype)
     results = []
     for threads in (1, 2, 3):
         with nk.num_threads(threads):

@@ -36,10 +36,11 @@ namespace detail {
 
 constexpr std::int64_t query_chunk = 64;
 
-// Threads for nq queries: one below 1024 queries (a few ms of work at most,
-// less than waking a second thread can cost on a busy machine).
+// Threads for nq queries: one below 4096 queries (a few ms of work, less
+// than waiting for a second thread can cost on a busy machine: measured 4-8 ms
+// per parallel region when the other core is taken).
 inline int query_threads(std::int64_t nq, int n_threads) {
-    return nq < 1024 ? 1 : chunk_workers(nq, query_chunk, n_threads);
+    return nq < 4096 ? 1 : chunk_workers(nq, query_chunk, n_threads);
 }
 
 // Each metric: dist(a, b) between two points (d^p; may stop early once above
