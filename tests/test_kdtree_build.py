@@ -213,7 +213,7 @@ def test_core_guards_itself():
 @pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_same_tree_for_any_thread_count(split, dtype):
-    points = np.random.default_rng(7).random((60_000, 3)).astype(dtype)
+    points = np.random.default_rng(7).random((300_000, 3)).astype(dtype)  # > 2^18: parallel
     layouts = []
     for threads in (1, 2, 3):
         with nk.num_threads(threads):

@@ -66,9 +66,10 @@ class KDTree(rules.TreeAPI):
     -----
     API of ``scipy.spatial.cKDTree`` (``query``, ``query_ball_point``,
     ``query_pairs``) plus the flat :meth:`query_radius`. The build is
-    deterministic (the same tree for any thread count) and uses
-    ``nk.get_num_threads()`` threads: the top levels split node by node in
-    parallel, then whole subtrees. Picklable: unpickling rebuilds the tree.
+    deterministic (the same tree for any thread count); above 2**18 points it
+    uses ``nk.get_num_threads()`` threads (the top six levels and then 64
+    subtrees as parallel tasks). Queries use them above 4096 query points.
+    Picklable: unpickling rebuilds the tree.
     The sliding-midpoint rule switches to the median below depth
     ``2 log2(n) + 32``, which bounds the depth on adversarial data.
 
