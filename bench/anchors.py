@@ -44,3 +44,23 @@ def gb_per_s(benchmark, nbytes: int) -> None:
     if stats is not None and stats.median > 0:
         benchmark.extra_info["GB/s"] = round(nbytes / stats.median / 1e9, 2)
     benchmark.extra_info["bytes"] = nbytes
+def scipy_ckdtree():
+    """``scipy.spatial.cKDTree``: serial build; queries take ``workers=``."""
+    return pytest.importorskip("scipy.spatial").cKDTree
+
+
+def sklearn_kdtree():
+    """``sklearn.neighbors.KDTree`` (single-threaded build and queries)."""
+    return pytest.importorskip("sklearn.neighbors").KDTree
+
+
+def pykdtree_kdtree():
+    """``pykdtree.kdtree.KDTree``; its OpenMP pool is limited with threadpoolctl per call."""
+    return pytest.importorskip("pykdtree.kdtree").KDTree
+
+
+def openmp_limited(n: int):
+    """A context limiting OpenMP pools (pykdtree's) to ``n`` threads."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n, user_api="openmp")

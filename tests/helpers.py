@@ -257,3 +257,58 @@ def layout_variant(layout: str, shape=(2, 3, 9, 8), seed: int = 1) -> np.ndarray
         "int": lambda: (base * 10).astype(np.int32),
         "bool": lambda: base > 0,
     }[layout]()
+# --- KD-tree -------------------------------------------------------------------------------
+
+POINT_KINDS = ("continuous", "grid", "few")
+P_VALUES = (1.0, 2.0, 3.0, np.inf)
+EXACT_P = (1.0, 2.0, np.inf)  # no pow: fast path and reference round identically
+
+
+@st.composite
+def point_sets(draw, dtype, *, max_n: int = 60, max_m: int = 4, kind: str | None = None):
+    """(n, m) finite points: continuous, on a small integer grid (many exact ties), or a few
+    distinct rows repeated (duplicates)."""
+    n = draw(st.integers(1, max_n))
+    m = draw(st.integers(1, max_m))
+    kind = kind or draw(st.sampled_from(POINT_KINDS))
+    if kind == "grid":
+        return draw(hnp.arrays(np.int64, (n, m), elements=st.integers(-3, 3))).astype(dtype)
+    if kind == "few":
+        rows = draw(hnp.arrays(np.int64, (draw(st.integers(1, 3)), m), elements=st.integers(-2, 2)))
+        picks = draw(hnp.arrays(np.int64, n, elements=st.integers(0, rows.shape[0] - 1)))
+        return rows[picks].astype(dtype)
+    return draw(hnp.arrays(dtype, (n, m), elements=st.floats(-10, 10, width=_width(dtype))))
+
+
+def true_distances(data: np.ndarray, x: np.ndarray, index: np.ndarray, p: float) -> np.ndarray:
+    """d(x[q], data[index[q, r]]) by the reference's formula (inf where index == n)."""
+    from npkernels.reference import neighbors as refnb
+
+    out = np.full(index.shape, np.inf, dtype=data.dtype)
+    for q in range(index.shape[0]):
+        ok = index[q] < data.shape[0]
+        s = refnb._powered_distances(data[index[q][ok]], x[q:q + 1], p)[0]
+        out[q, ok] = refnb._root(s, p)
+    return out
+
+
+def assert_knn_equivalent(data, x, got, want, p, *, exact: bool) -> None:
+    """k-NN results (d, i) of shape (q, r) agree: distances equal (exactly, or to the dtype
+    tolerance), and every returned index is a distinct point at its reported distance
+    (so ties may pick different indices)."""
+    (d, i), (dw, iw) = got, want
+    if exact:
+        assert d.dtype == dw.dtype and d.shape == dw.shape
+        np.testing.assert_array_equal(d, dw)
+    else:
+        assert_matches(d, dw)
+    assert i.dtype == np.int64 and i.shape == iw.shape
+    np.testing.assert_array_equal(i == data.shape[0], np.isinf(d))
+    recomputed = true_distances(data, x, i, p)
+    if exact:
+        np.testing.assert_array_equal(recomputed, d)
+    else:
+        assert_matches(recomputed, d)
+    for row in i:
+        found = row[row < data.shape[0]]
+        assert np.unique(found).size == found.size

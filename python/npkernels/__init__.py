@@ -7,10 +7,11 @@ its anchor library (named in its docstring) and has a readable NumPy twin in
 
 from __future__ import annotations
 
-from . import metrics, norm, pool, reference
+from . import metrics, neighbors, norm, pool, reference
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._warnings import UndefinedMetricWarning
 from .metrics import average_precision_score, rankdata, roc_auc_score, roc_curve
+from .neighbors import KDTree, knn_predict
 from .norm import batch_norm, batch_norm_backward, batch_norm_forward
 from .pool import (
     adaptive_avg_pool2d,
@@ -28,31 +29,16 @@ from .pool import (
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "UndefinedMetricWarning",
-    "adaptive_avg_pool2d",
-    "adaptive_avg_pool2d_backward",
-    "adaptive_max_pool2d",
-    "adaptive_max_pool2d_backward",
-    "average_precision_score",
-    "avg_pool2d",
-    "avg_pool2d_backward",
-    "batch_norm",
-    "batch_norm_backward",
-    "batch_norm_forward",
-    "get_num_threads",
-    "lp_pool2d",
-    "lp_pool2d_backward",
-    "max_pool2d",
-    "max_pool2d_backward",
-    "metrics",
-    "norm",
-    "num_threads",
-    "pool",
-    "rankdata",
-    "reference",
-    "roc_auc_score",
-    "roc_curve",
-    "set_num_threads",
-    "spatial_pyramid_pool",
-]
+# The kernel families; every public name of each is also a top-level name.
+FAMILIES = (metrics, neighbors, norm, pool)
+
+__all__ = sorted(
+    {
+        "get_num_threads",
+        "num_threads",
+        "set_num_threads",
+        "reference",
+        *(family.__name__.rsplit(".", 1)[1] for family in FAMILIES),
+        *(name for family in FAMILIES for name in family.__all__),
+    }
+)

@@ -17,7 +17,7 @@ import numpy as np
 import npkernels as nk
 from npkernels import reference as ref
 
-from ._workloads import random_binary_scores
+from ._workloads import random_binary_scores, random_labels, random_points
 
 Inputs = tuple[Any, ...]
 Loader = Callable[[], Callable[..., Any]]  # raises ImportError when absent
@@ -99,6 +99,15 @@ def _torch(fn: Callable[..., Any]) -> Loader:
             return out.numpy()
 
         return run
+def _tree_query(tree_cls: Callable[..., Any], k: int) -> Callable[..., Any]:
+    return lambda data, x: tree_cls(data).query(x, k=k)
+
+
+def _ckdtree_query(k: int) -> Loader:
+    def load() -> Callable[..., Any]:
+        from scipy.spatial import cKDTree
+
+        return lambda data, x: cKDTree(data).query(x, k=k, workers=nk.get_num_threads())
 
     return load
 
@@ -112,6 +121,24 @@ def _max_backward_inputs(shape) -> Callable[[np.random.Generator], Inputs]:
         x = rng.standard_normal(shape).astype(np.float32)
         out, idx = nk.max_pool2d(x, 3, 2, 1, return_indices=True)
         return rng.standard_normal(out.shape).astype(np.float32), idx, x.shape, x
+def _sklearn_knn() -> Callable[..., Any]:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    def predict(x_train, y, x):
+        clf = KNeighborsClassifier(n_neighbors=5, algorithm="kd_tree", n_jobs=nk.get_num_threads())
+        return clf.fit(x_train, y).predict(x)
+
+    return predict
+
+
+def _points(n: int, m: int, q: int, dtype=np.float64) -> Callable[[np.random.Generator], Inputs]:
+    return lambda rng: (random_points(rng, n, m, dtype=dtype), random_points(rng, q, m, dtype=dtype))
+
+
+def _labelled(n: int, m: int, q: int) -> Callable[[np.random.Generator], Inputs]:
+    def make(rng):
+        x_train, x = random_points(rng, n, m), random_points(rng, q, m)
+        return x_train, random_labels(x_train), x
 
     return make
 
@@ -219,4 +246,21 @@ def _norm_cases() -> list[Case]:
     return cases
 
 
-CASES: list[Case] = _metrics_cases() + _pool_cases() + _norm_cases()
+def _neighbors_cases() -> list[Case]:
+    """Build + k-NN query (the reference is brute force: sizes it finishes in seconds)."""
+    cases = []
+    for n, m, q, quick in ((20_000, 3, 2_000, True), (100_000, 3, 10_000, False),
+                           (50_000, 8, 2_000, False)):
+        for k in (1, 8):
+            cases.append(Case("KDTree.query", f"n={n:,} d={m} {q:,} queries k={k}",
+                              _points(n, m, q), _tree_query(nk.KDTree, k),
+                              _tree_query(ref.KDTree, k), {"scipy": _ckdtree_query(k)},
+                              quick=quick))
+    cases.append(Case("knn_predict", "n=20,000 d=3 2,000 queries k=5", _labelled(20_000, 3, 2_000),
+                      lambda a, y, x: nk.knn_predict(a, y, x, k=5),
+                      lambda a, y, x: ref.knn_predict(a, y, x, k=5), {"sklearn": _sklearn_knn},
+                      quick=True))
+    return cases
+
+
+CASES: list[Case] = _metrics_cases() + _pool_cases() + _norm_cases() + _neighbors_cases()

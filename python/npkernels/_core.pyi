@@ -125,3 +125,43 @@ def batch_norm_backward(
     *,
     n_threads: int,
 ) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating]]: ...
+class _KDTreeCore:
+    def __init__(self, data: NDArray[np.floating], leafsize: int, split: str, *, n_threads: int) -> None: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def m(self) -> int: ...
+    @property
+    def leafsize(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+    def query(
+        self,
+        x: NDArray[np.floating],
+        k: NDArray[np.int64],
+        p: float,
+        eps: float,
+        distance_upper_bound: float,
+        *,
+        n_threads: int,
+    ) -> tuple[NDArray[np.floating], NDArray[np.int64]]: ...
+    def query_radius(
+        self,
+        x: NDArray[np.floating],
+        r: NDArray[np.float64],
+        p: float,
+        eps: float,
+        sort: bool,
+        count_only: bool,
+        *,
+        n_threads: int,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]: ...
+    def query_pairs(self, r: float, p: float, eps: float, *, n_threads: int) -> NDArray[np.int64]: ...
+    def layout(
+        self,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.floating]]: ...
+
+class KDTreeF32(_KDTreeCore): ...  # float32 points
+class KDTreeF64(_KDTreeCore): ...  # float64 points

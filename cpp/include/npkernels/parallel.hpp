@@ -93,4 +93,47 @@ void parallel_for(std::int64_t n, std::int64_t grain, int n_threads, Fn&& fn) {
     });
 }
 
+// Calls fn(worker, begin, end) on the chunks [c*chunk, min(n, (c+1)*chunk)) of
+// [0, n), handed out dynamically to up to n_threads threads; worker is in
+// [0, chunk_workers(n, chunk, n_threads)) and identifies the calling thread, so
+// the caller can give each worker its own scratch, allocated beforehand. Chunk
+// bounds depend only on (n, chunk): when each index's result depends only on
+// that index, the output is the same for any thread count. For irregular work
+// (tree searches) small chunks keep both cores busy and cache-friendly.
+inline int chunk_workers(std::int64_t n, std::int64_t chunk, int n_threads) {
+    const std::int64_t chunks = (n + std::max<std::int64_t>(chunk, 1) - 1)
+                                / std::max<std::int64_t>(chunk, 1);
+    return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(n_threads, chunks)));
+}
+
+template <class Fn>
+void parallel_chunks(std::int64_t n, std::int64_t chunk, int n_threads, Fn&& fn) {
+    if(n <= 0) {
+        return;
+    }
+    chunk                     = std::max<std::int64_t>(chunk, 1);
+    const std::int64_t chunks = (n + chunk - 1) / chunk;
+    const int threads         = chunk_workers(n, chunk, n_threads);
+    if(threads <= 1) {
+        for(std::int64_t c = 0; c < chunks; ++c) {
+            fn(0, c * chunk, std::min(n, (c + 1) * chunk));
+        }
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        const int worker = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+        for(std::int64_t c = 0; c < chunks; ++c) {
+            fn(worker, c * chunk, std::min(n, (c + 1) * chunk));
+        }
+    }
+#else
+    for(std::int64_t c = 0; c < chunks; ++c) {
+        fn(0, c * chunk, std::min(n, (c + 1) * chunk));
+    }
+#endif
+}
+
 } // namespace npk
