@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -67,6 +68,54 @@ void parallel_for(std::int64_t n, std::int64_t grain, int n_threads, Fn&& fn) {
             fn(r.begin, r.end);
         }
     });
+}
+
+// Calls fn(task) for every task in [0, n_tasks), handing tasks out one at a
+// time (dynamic schedule): for irregular work such as one NMS problem per
+// class. What a task computes must not depend on which thread runs it.
+template <class Fn>
+void parallel_tasks(std::int64_t n_tasks, int n_threads, Fn&& fn) {
+    const int threads = static_cast<int>(std::min<std::int64_t>(std::max(n_threads, 1), n_tasks));
+    if(threads <= 1) {
+        for(std::int64_t t = 0; t < n_tasks; ++t) {
+            fn(t);
+        }
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for(std::int64_t t = 0; t < n_tasks; ++t) {
+        fn(t);
+    }
+#else
+    for(std::int64_t t = 0; t < n_tasks; ++t) {
+        fn(t);
+    }
+#endif
+}
+
+// The smallest i in [0, n) with bad(i), or -1: each part stops at its first
+// hit and the parts are read in order, so the answer is the same for any
+// thread count.
+template <class Pred>
+std::int64_t parallel_find_first(std::int64_t n, std::int64_t grain, int n_threads, Pred&& bad) {
+    const int parts = useful_threads(n, grain, n_threads);
+    std::vector<std::int64_t> first(static_cast<std::size_t>(parts), -1);
+    parallel_parts(parts, parts, [&](std::int64_t p) {
+        const Range r = part_range(n, p, parts);
+        for(std::int64_t i = r.begin; i < r.end; ++i) {
+            if(bad(i)) {
+                first[static_cast<std::size_t>(p)] = i;
+                return;
+            }
+        }
+    });
+    for(const std::int64_t f : first) {
+        if(f >= 0) {
+            return f;
+        }
+    }
+    return -1;
 }
 
 } // namespace npk
