@@ -10,6 +10,16 @@ import npkernels as nk
 from npkernels import _threads
 
 PUBLIC = ["rankdata", "roc_auc_score", "roc_curve", "average_precision_score"]
+DETECTION = [
+    "box_area",
+    "box_iou",
+    "generalized_box_iou",
+    "generalized_box_iou_loss",
+    "nms",
+    "batched_nms",
+    "soft_nms",
+    "batched_soft_nms",
+]
 
 
 def _has_examples(module) -> bool:
@@ -18,7 +28,7 @@ def _has_examples(module) -> bool:
 
 @pytest.mark.parametrize(
     "module",
-    [nk.metrics] + ([_threads] if _has_examples(_threads) else []),
+    [nk.metrics, nk.detection] + ([_threads] if _has_examples(_threads) else []),
     ids=lambda m: m.__name__,
 )
 def test_examples_in_docstrings_run(module):
@@ -27,9 +37,9 @@ def test_examples_in_docstrings_run(module):
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_every_public_metric_has_a_passing_example(name):
-    func = getattr(nk.metrics, name)
+@pytest.mark.parametrize("name", PUBLIC + DETECTION)
+def test_every_public_function_has_a_passing_example(name):
+    func = getattr(nk, name)
     tests = doctest.DocTestFinder().find(func, name, globs={})
     examples = sum(len(t.examples) for t in tests)
     assert examples > 0, f"{name} has no Examples"

@@ -56,7 +56,7 @@ def scores_array(scores: ArrayLike, boxes: np.ndarray) -> np.ndarray:
 def idxs_array(idxs: ArrayLike, boxes: np.ndarray) -> np.ndarray:
     """(N,) int64 categories: integers or bools, nothing else."""
     arr = as_real_array(idxs, "idxs")
-    if arr.dtype.kind not in "biu":
+    if arr.dtype.kind not in "biu" and arr.size:  # an empty list is float64: fine
         msg = f"idxs must have an integer dtype, got {arr.dtype}"
         raise TypeError(msg)
     if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:

@@ -193,8 +193,9 @@ def generalized_box_iou_loss(
     >>> import npkernels as nk
     >>> nk.generalized_box_iou_loss([[0, 0, 2, 2]], [[1, 1, 3, 3]])
     array([1.07936508])
-    >>> float(nk.generalized_box_iou_loss([[0, 0, 1, 1]], [[0, 0, 1, 1]], reduction="sum"))
-    1.999...e-07
+    >>> a, b = [[0, 0, 2, 2], [0, 0, 1, 1]], [[1, 1, 3, 3], [2, 0, 3, 1]]
+    >>> round(float(nk.generalized_box_iou_loss(a, b, reduction="mean")), 6)
+    1.206349
     """
     a, b, single, e = rules.loss_inputs(boxes1, boxes2, reduction, eps)
     loss = _core.generalized_box_iou_loss(a, b, e, n_threads=get_num_threads())
