@@ -22,3 +22,9 @@ def torch_with_our_threads():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(nk.get_num_threads())
     return torch
+
+
+def torchvision_ops():
+    """``torchvision.ops`` with torch limited to npkernels' thread count."""
+    torch = torch_with_our_threads()
+    return torch, pytest.importorskip("torchvision.ops")
