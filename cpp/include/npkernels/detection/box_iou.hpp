@@ -30,7 +30,7 @@ template <class T, class RowFn>
 void pairwise_rows(const T* b, std::int64_t n, std::int64_t m, T* b_area, int n_threads,
                    RowFn&& row_fn) {
     box_area(b, m, b_area, n_threads);
-    const std::int64_t grain = std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(m, 1));
+    const std::int64_t grain = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(m, 1));
     parallel_for(n, grain, n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t i = begin; i < end; ++i) {
             row_fn(i);

@@ -32,6 +32,8 @@ namespace detail {
 
 // Problems smaller than this compare with every kept box: a grid does not pay.
 constexpr std::int64_t grid_min_boxes = 48;
+// Batched problems below this many boxes in all run on one thread.
+constexpr std::int64_t parallel_min_boxes = 8192;
 // Grid tuning (speed only): at least this many boxes per cell on average, and
 // the cell side relative to the median box size.
 constexpr std::int64_t nms_boxes_per_cell = 64;
@@ -308,7 +310,8 @@ std::vector<std::int64_t> batched_nms(const T* boxes, const T* scores, const std
     detail::NmsScratch<T> scratch(n, n_classes);
     auto keep = uninitialized_buffer<std::uint8_t>(n);
     const std::vector<std::int64_t> tasks = detail::largest_first(starts);
-    parallel_tasks(n_classes, n_threads, [&](std::int64_t t) {
+    // Small inputs run on one thread: waking a team costs more than they take.
+    parallel_tasks(n_classes, n >= detail::parallel_min_boxes ? n_threads : 1, [&](std::int64_t t) {
         const std::int64_t c = tasks[static_cast<std::size_t>(t)];
         const std::int64_t b = starts[static_cast<std::size_t>(c)];
         const std::int64_t e = starts[static_cast<std::size_t>(c) + 1];

@@ -321,7 +321,8 @@ std::int64_t batched_soft_nms(const T* boxes, const T* scores, const std::int64_
     auto sel_score = uninitialized_buffer<T>(n);
     std::vector<std::int64_t> counts(static_cast<std::size_t>(n_classes));
     const std::vector<std::int64_t> tasks = detail::largest_first(starts);
-    parallel_tasks(n_classes, n_threads, [&](std::int64_t t) {
+    // Small inputs run on one thread: waking a team costs more than they take.
+    parallel_tasks(n_classes, n >= detail::parallel_min_boxes ? n_threads : 1, [&](std::int64_t t) {
         const std::int64_t c = tasks[static_cast<std::size_t>(t)];
         const std::int64_t b = starts[static_cast<std::size_t>(c)];
         const std::int64_t e = starts[static_cast<std::size_t>(c) + 1];
