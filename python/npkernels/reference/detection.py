@@ -52,24 +52,27 @@ def box_area(boxes: ArrayLike) -> NDArray[np.floating]:
         return _area(b)
 
 
-def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating]:
-    """Reference for :func:`npkernels.box_iou`, by broadcasting."""
+def _inter_union(boxes1: ArrayLike, boxes2: ArrayLike):
+    """Checked boxes and their pairwise intersections and unions, torchvision's way."""
     a, b = rules.box_pair(boxes1, boxes2)
     rules.check_finite_boxes(a, "boxes1")
     rules.check_finite_boxes(b, "boxes2")
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         inter = _inter(a[:, None, :], b[None, :, :])
-        return inter / (_area(a)[:, None] + _area(b)[None, :] - inter)
+        return a, b, inter, _area(a)[:, None] + _area(b)[None, :] - inter
+
+
+def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating]:
+    """Reference for :func:`npkernels.box_iou`, by broadcasting."""
+    _, _, inter, union = _inter_union(boxes1, boxes2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return inter / union
 
 
 def generalized_box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating]:
     """Reference for :func:`npkernels.generalized_box_iou`."""
-    a, b = rules.box_pair(boxes1, boxes2)
-    rules.check_finite_boxes(a, "boxes1")
-    rules.check_finite_boxes(b, "boxes2")
+    a, b, inter, union = _inter_union(boxes1, boxes2)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        inter = _inter(a[:, None, :], b[None, :, :])
-        union = _area(a)[:, None] + _area(b)[None, :] - inter
         iou = inter / union
         lo = np.minimum(a[:, None, :2], b[None, :, :2])
         hi = np.maximum(a[:, None, 2:], b[None, :, 2:])
@@ -120,11 +123,16 @@ def _merge(keep: np.ndarray, score: np.ndarray) -> np.ndarray:
     return np.lexsort((keep, -score))
 
 
+def _checked(b, s, check_scores):
+    """The data checks the compiled kernels run, in the same order."""
+    rules.check_finite_boxes(b, "boxes")
+    check_scores(s)
+
+
 def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np.int64]:
     """Reference for :func:`npkernels.nms`."""
     b, s, _, thr = rules.nms_inputs(boxes, scores, iou_threshold)
-    rules.check_finite_boxes(b, "boxes")
-    rules.check_nms_scores(s)
+    _checked(b, s, rules.check_nms_scores)
     return _greedy_nms(b, s, thr)
 
 
@@ -133,8 +141,7 @@ def batched_nms(
 ) -> NDArray[np.int64]:
     """Reference for :func:`npkernels.batched_nms`: NMS per category, merged."""
     b, s, idx, thr = rules.nms_inputs(boxes, scores, iou_threshold, idxs)
-    rules.check_finite_boxes(b, "boxes")
-    rules.check_nms_scores(s)
+    _checked(b, s, rules.check_nms_scores)
     parts = [np.zeros(0, dtype=np.int64)]
     for c in np.unique(idx):
         members = np.flatnonzero(idx == c)
@@ -184,12 +191,9 @@ def soft_nms(
     method: str = "linear",
 ) -> tuple[NDArray[np.int64], NDArray[np.floating]]:
     """Reference for :func:`npkernels.soft_nms`: mmcv's loop, without its swaps."""
-    b, s, _, thr, sig, low, meth = rules.soft_nms_inputs(
-        boxes, scores, iou_threshold, sigma, min_score, method
-    )
-    rules.check_finite_boxes(b, "boxes")
-    rules.check_soft_scores(s)
-    return _greedy_soft_nms(b, s, thr, sig, low, meth)
+    b, s, _, *options = rules.soft_nms_inputs(boxes, scores, iou_threshold, sigma, min_score, method)
+    _checked(b, s, rules.check_soft_scores)
+    return _greedy_soft_nms(b, s, *options)
 
 
 def batched_soft_nms(
@@ -202,15 +206,14 @@ def batched_soft_nms(
     method: str = "linear",
 ) -> tuple[NDArray[np.int64], NDArray[np.floating]]:
     """Reference for :func:`npkernels.batched_soft_nms`: Soft-NMS per category, merged."""
-    b, s, idx, thr, sig, low, meth = rules.soft_nms_inputs(
+    b, s, idx, *options = rules.soft_nms_inputs(
         boxes, scores, iou_threshold, sigma, min_score, method, idxs
     )
-    rules.check_finite_boxes(b, "boxes")
-    rules.check_soft_scores(s)
+    _checked(b, s, rules.check_soft_scores)
     keeps, kepts = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=b.dtype)]
     for c in np.unique(idx):
         members = np.flatnonzero(idx == c)
-        k, v = _greedy_soft_nms(b[members], s[members], thr, sig, low, meth)
+        k, v = _greedy_soft_nms(b[members], s[members], *options)
         keeps.append(members[k])
         kepts.append(v)
     keep, kept = np.concatenate(keeps), np.concatenate(kepts)

@@ -24,16 +24,24 @@ void box_area(const T* boxes, std::int64_t n, T* out, int n_threads) {
 
 namespace detail {
 
-// Calls row_fn(i, row of out) for each row i of an n x m output, after the
-// areas of b are precomputed into b_area (m values, caller-owned).
-template <class T, class RowFn>
-void pairwise_rows(const T* b, std::int64_t n, std::int64_t m, T* b_area, int n_threads,
-                   RowFn&& row_fn) {
+// out[i, j] = pair(a[i] as x1, y1, x2, y2, area_a[i], b[j] as a row, area_b[j])
+// for an n x m output; b_area is scratch for the m areas of b.
+template <class T, class PairFn>
+void pairwise(const T* a, std::int64_t n, const T* b, std::int64_t m, T* b_area, T* out,
+              int n_threads, PairFn pair) {
     box_area(b, m, b_area, n_threads);
+    const T* ba              = b_area;
     const std::int64_t grain = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(m, 1));
     parallel_for(n, grain, n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t i = begin; i < end; ++i) {
-            row_fn(i);
+            // Copies, not loads through a: stores to out could alias a, and that
+            // alone stops the inner loop from vectorising.
+            const T x1 = a[4 * i], y1 = a[4 * i + 1], x2 = a[4 * i + 2], y2 = a[4 * i + 3];
+            const T area = box_area_of(x1, y1, x2, y2);
+            T* row       = out + i * m;
+            for(std::int64_t j = 0; j < m; ++j) {
+                row[j] = pair(x1, y1, x2, y2, area, b + 4 * j, ba[j]);
+            }
         }
     });
 }
@@ -45,20 +53,11 @@ void pairwise_rows(const T* b, std::int64_t n, std::int64_t m, T* b_area, int n_
 template <class T>
 void box_iou(const T* a, std::int64_t n, const T* b, std::int64_t m, T* b_area, T* out,
              int n_threads) {
-    const T* bx = b;
-    const T* ba = b_area;
-    detail::pairwise_rows(b, n, m, b_area, n_threads, [=](std::int64_t i) {
-        // Copies, not loads through a: stores to out could alias a, and that
-        // alone stops the inner loop from vectorising.
-        const T x1 = a[4 * i], y1 = a[4 * i + 1], x2 = a[4 * i + 2], y2 = a[4 * i + 3];
-        const T area = box_area_of(x1, y1, x2, y2);
-        T* row       = out + i * m;
-        for(std::int64_t j = 0; j < m; ++j) {
-            const T* q    = bx + 4 * j;
-            const T inter = intersection(x1, y1, x2, y2, q[0], q[1], q[2], q[3]);
-            row[j]        = iou_from(inter, area, ba[j]);
-        }
-    });
+    detail::pairwise(a, n, b, m, b_area, out, n_threads,
+                     [](T x1, T y1, T x2, T y2, T area, const T* q, T q_area) {
+                         const T inter = intersection(x1, y1, x2, y2, q[0], q[1], q[2], q[3]);
+                         return iou_from(inter, area, q_area);
+                     });
 }
 
 // out[i, j] = GIoU(a[i], b[j]) = IoU - (C - U) / C, C the enclosing box's
@@ -66,23 +65,16 @@ void box_iou(const T* a, std::int64_t n, const T* b, std::int64_t m, T* b_area, 
 template <class T>
 void generalized_box_iou(const T* a, std::int64_t n, const T* b, std::int64_t m, T* b_area,
                          T* out, int n_threads) {
-    const T* bx = b;
-    const T* ba = b_area;
-    detail::pairwise_rows(b, n, m, b_area, n_threads, [=](std::int64_t i) {
-        const T x1 = a[4 * i], y1 = a[4 * i + 1], x2 = a[4 * i + 2], y2 = a[4 * i + 3];
-        const T area = box_area_of(x1, y1, x2, y2);
-        T* row       = out + i * m;
-        for(std::int64_t j = 0; j < m; ++j) {
-            const T* q    = bx + 4 * j;
-            const T inter = intersection(x1, y1, x2, y2, q[0], q[1], q[2], q[3]);
-            const T uni   = area + ba[j] - inter;
-            const T iou   = inter / uni;
-            const T cw    = std::max(T(0), std::max(x2, q[2]) - std::min(x1, q[0]));
-            const T ch    = std::max(T(0), std::max(y2, q[3]) - std::min(y1, q[1]));
-            const T hull  = cw * ch;
-            row[j]        = iou - (hull - uni) / hull;
-        }
-    });
+    detail::pairwise(a, n, b, m, b_area, out, n_threads,
+                     [](T x1, T y1, T x2, T y2, T area, const T* q, T q_area) {
+                         const T inter = intersection(x1, y1, x2, y2, q[0], q[1], q[2], q[3]);
+                         const T uni   = area + q_area - inter;
+                         const T iou   = inter / uni;
+                         const T cw    = std::max(T(0), std::max(x2, q[2]) - std::min(x1, q[0]));
+                         const T ch    = std::max(T(0), std::max(y2, q[3]) - std::min(y1, q[1]));
+                         const T hull  = cw * ch;
+                         return iou - (hull - uni) / hull;
+                     });
 }
 
 // out[i] = 1 - GIoU(a[i], b[i]) with eps, as torchvision.ops.generalized_box_iou_loss

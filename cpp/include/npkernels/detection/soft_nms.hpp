@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "npkernels/buffer.hpp"
@@ -45,9 +46,9 @@ struct SoftParams {
 
 namespace detail {
 
-// exp in double, rounded to T: the float result is then the correctly rounded
-// one (bar double-rounding cases), the same as NumPy's float64 exp gives the
-// NumPy reference.
+// mmcv's weights in T. The gaussian exp is evaluated in double (libm) and
+// rounded to T: for float32 the weight is then the correctly rounded one (bar
+// double-rounding cases), as the NumPy reference gets from NumPy's float64 exp.
 template <class T>
 inline T soft_weight(T ovr, const SoftParams<T>& prm) {
     switch(prm.method) {
@@ -83,8 +84,13 @@ struct SoftCells {
     Best* best;  // per cell
     Best* group; // per group of cells
 
+    // Swap-removes slot k of cell c; the cell's best keeps pointing at its box
+    // (the caller refreshes the cell when the best itself goes).
     void remove(std::int64_t c, std::int64_t k) {
         const std::int64_t a = off[c] + k, z = off[c] + --fill[c];
+        if(best[c].slot == fill[c]) {
+            best[c].slot = k;
+        }
         box.x1[a] = box.x1[z], box.y1[a] = box.y1[z], box.x2[a] = box.x2[z], box.y2[a] = box.y2[z];
         box.area[a] = box.area[z], score[a] = score[z], id[a] = id[z];
     }
@@ -104,6 +110,22 @@ constexpr std::int64_t soft_group = 32;
 constexpr std::int64_t soft_boxes_per_cell = 32;
 constexpr double soft_cell_factor          = 1.0;
 
+// Scratch of soft_nms_problem for n boxes in n_problems problems.
+template <class T>
+struct SoftScratch {
+    NmsScratch<T> cells;
+    Buffer<T> score, inter;
+    Buffer<std::int64_t> id;
+    Buffer<Best> best, group;
+    Buffer<double> reach; // per cell: the largest x2 and y2 of its boxes
+    SoftScratch(std::int64_t n, std::int64_t n_problems)
+        : cells(n, n_problems), score(uninitialized_buffer<T>(n)), inter(uninitialized_buffer<T>(n)),
+          id(uninitialized_buffer<std::int64_t>(n)),
+          best(uninitialized_buffer<Best>(n + 3 * n_problems + 1)),
+          group(uninitialized_buffer<Best>(n + 3 * n_problems + 1)),
+          reach(uninitialized_buffer<double>(2 * (n + 3 * n_problems + 1))) {}
+};
+
 // Soft-NMS over positions [b, e) of s with scores sc (both in index order);
 // writes the selected positions and their scores at selection to
 // out_id[b, b + count) and out_score, returns count. Scratch slices as for
@@ -111,9 +133,13 @@ constexpr double soft_cell_factor          = 1.0;
 // (e - b + 3 free slots each in off, fill, best, group).
 template <class T>
 std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b, std::int64_t e,
-                              const SoftParams<T>& prm, NmsScratch<T>& scratch, T* score_buf,
-                              std::int64_t* id_buf, Best* best_buf, Best* group_buf,
+                              const SoftParams<T>& prm, SoftScratch<T>& all,
                               std::int64_t table_base, std::int64_t* out_id, T* out_score) {
+    NmsScratch<T>& scratch = all.cells;
+    T* score_buf           = all.score.get();
+    T* inter_buf           = all.inter.get();
+    std::int64_t* id_buf   = all.id.get();
+    double* reach          = all.reach.get() + 2 * table_base;
     const std::int64_t m = e - b;
     // Boxes that intersect nothing keep weight 1 unless 'naive' with a
     // threshold <= 0 zeroes everything: then every pair is visited.
@@ -132,8 +158,8 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
                        id_buf + b,
                        scratch.off.get() + table_base,
                        scratch.fill.get() + table_base,
-                       best_buf + table_base,
-                       group_buf + table_base};
+                       all.best.get() + table_base,
+                       all.group.get() + table_base};
     std::fill(cells.fill, cells.fill + n_cells, std::int64_t{0});
     for(std::int64_t p = b; p < e; ++p) {
         if(!use_grid) {
@@ -150,12 +176,15 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
         cells.off[c + 1] = cells.off[c] + cells.fill[c];
         cells.fill[c]    = 0;
     }
+    std::fill(reach, reach + 2 * n_cells, -std::numeric_limits<double>::infinity());
     for(std::int64_t p = b; p < e; ++p) {
         const std::int64_t c    = cell_of[p];
         const std::int64_t slot = cells.off[c] + cells.fill[c]++;
         cells.box.x1[slot] = s.x1[p], cells.box.y1[slot] = s.y1[p];
         cells.box.x2[slot] = s.x2[p], cells.box.y2[slot] = s.y2[p];
         cells.box.area[slot] = s.area[p], cells.score[slot] = sc[p], cells.id[slot] = p - b;
+        reach[2 * c]     = std::max(reach[2 * c], static_cast<double>(s.x2[p]));
+        reach[2 * c + 1] = std::max(reach[2 * c + 1], static_cast<double>(s.y2[p]));
     }
     const std::int64_t n_groups = (n_cells + soft_group - 1) / soft_group;
     const auto refresh_group    = [&](std::int64_t g) {
@@ -174,26 +203,35 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
     for(std::int64_t g = 0; g < n_groups; ++g) {
         refresh_group(g);
     }
-    std::vector<std::int64_t> touched; // cells changed by the current selection
+    std::vector<std::int64_t> touched; // cells whose best changed in this selection
     touched.reserve(64);
-    // Decays cell c's live boxes against the selected box; returns whether any changed.
+    T* inter = inter_buf + b;           // per-slot intersections of the cell at hand
+    // Decays cell c's live boxes against the selected box.
     const auto decay_cell = [&](std::int64_t c, T sx1, T sy1, T sx2, T sy2, T sarea) {
-        bool changed = false;
-        for(std::int64_t j = 0; j < cells.fill[c]; ++j) {
-            const std::int64_t a = cells.off[c] + j;
-            const T inter = intersection(sx1, sy1, sx2, sy2, cells.box.x1[a], cells.box.y1[a],
-                                         cells.box.x2[a], cells.box.y2[a]);
-            if(!(inter > T(0)) && !every_pair) {
+        const std::int64_t o = cells.off[c], n_live = cells.fill[c];
+        const T* x1 = cells.box.x1 + o;
+        const T* y1 = cells.box.y1 + o;
+        const T* x2 = cells.box.x2 + o;
+        const T* y2 = cells.box.y2 + o;
+        for(std::int64_t j = 0; j < n_live; ++j) { // vectorises: no branch
+            inter[j] = intersection(sx1, sy1, sx2, sy2, x1[j], y1[j], x2[j], y2[j]);
+        }
+        const std::int64_t best_id = cells.best[c].id;
+        bool best_hit              = false;
+        // Backwards, so a swap-remove only moves an already visited box.
+        for(std::int64_t j = n_live - 1; j >= 0; --j) {
+            if(!(inter[j] > T(0)) && !every_pair) {
                 continue; // weight exactly 1
             }
-            const T ovr = iou_from(inter, sarea, cells.box.area[a]);
+            const std::int64_t a = o + j;
+            const T ovr          = iou_from(inter[j], sarea, cells.box.area[a]);
             cells.score[a] *= soft_weight(ovr, prm);
-            changed = true;
+            best_hit = best_hit || cells.id[a] == best_id;
             if(cells.score[a] < prm.min_score) {
-                cells.remove(c, j--);
+                cells.remove(c, j);
             }
         }
-        if(changed) {
+        if(best_hit) {
             touched.push_back(c);
         }
     };
@@ -210,13 +248,14 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
         }
         const std::int64_t p = b + top.id;
         const std::int64_t c = cell_of[p];
-        const std::int64_t a = cells.off[c] + top.slot;
+        const std::int64_t slot = cells.best[c].slot; // top.slot may predate a swap
+        const std::int64_t a    = cells.off[c] + slot;
         out_id[b + count]    = p;
         out_score[b + count] = cells.score[a];
         ++count;
         const T sx1 = cells.box.x1[a], sy1 = cells.box.y1[a], sx2 = cells.box.x2[a],
                 sy2 = cells.box.y2[a], sarea = cells.box.area[a];
-        cells.remove(c, top.slot);
+        cells.remove(c, slot);
         touched.clear();
         touched.push_back(c);
         if(!use_grid) {
@@ -226,7 +265,12 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
             const CellRange r = plan.query(sx1, sy1, sx2, sy2);
             for(std::int64_t cy = r.cy0; cy <= r.cy1; ++cy) {
                 for(std::int64_t cx = r.cx0; cx <= r.cx1; ++cx) {
-                    decay_cell(cy * plan.nx() + cx, sx1, sy1, sx2, sy2, sarea);
+                    const std::int64_t cc = cy * plan.nx() + cx;
+                    // No box of the cell reaches past the selected box's x1 or y1: none meets it.
+                    if(reach[2 * cc] > static_cast<double>(sx1)
+                       && reach[2 * cc + 1] > static_cast<double>(sy1)) {
+                        decay_cell(cc, sx1, sy1, sx2, sy2, sarea);
+                    }
                 }
             }
         }
@@ -234,16 +278,17 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
             // mmcv tests every remaining box at the first selection too.
             touched.clear();
             for(std::int64_t cc = 0; cc < n_cells; ++cc) {
-                for(std::int64_t j = 0; j < cells.fill[cc]; ++j) {
+                for(std::int64_t j = cells.fill[cc] - 1; j >= 0; --j) {
                     if(cells.score[cells.off[cc] + j] < prm.min_score) {
-                        cells.remove(cc, j--);
+                        cells.remove(cc, j);
                     }
                 }
                 touched.push_back(cc);
             }
         }
-        std::int64_t last_group = -1;
         std::sort(touched.begin(), touched.end());
+        touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+        std::int64_t last_group = -1;
         for(const std::int64_t cc : touched) {
             cells.refresh(cc);
         }
@@ -256,20 +301,6 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
     }
     return count;
 }
-
-// Scratch of soft_nms_problem for n boxes in n_problems problems.
-template <class T>
-struct SoftScratch {
-    NmsScratch<T> cells;
-    Buffer<T> score;
-    Buffer<std::int64_t> id;
-    Buffer<Best> best, group;
-    SoftScratch(std::int64_t n, std::int64_t n_problems)
-        : cells(n, n_problems), score(uninitialized_buffer<T>(n)),
-          id(uninitialized_buffer<std::int64_t>(n)),
-          best(uninitialized_buffer<Best>(n + 3 * n_problems + 1)),
-          group(uninitialized_buffer<Best>(n + 3 * n_problems + 1)) {}
-};
 
 } // namespace detail
 
@@ -289,9 +320,7 @@ std::int64_t soft_nms(const T* boxes, const T* scores, std::int64_t n, const Sof
     const BoxesSoA<T> s = soa.view();
     detail::gather_soa(boxes, identity.get(), n, s, n_threads);
     detail::SoftScratch<T> scratch(n, 1);
-    return detail::soft_nms_problem(s, scores, 0, n, prm, scratch.cells, scratch.score.get(),
-                                    scratch.id.get(), scratch.best.get(), scratch.group.get(), 0,
-                                    keep, kept_scores);
+    return detail::soft_nms_problem(s, scores, 0, n, prm, scratch, 0, keep, kept_scores);
 }
 
 // Soft-NMS within each category idxs[i]; the selections of all categories
@@ -327,8 +356,7 @@ std::int64_t batched_soft_nms(const T* boxes, const T* scores, const std::int64_
         const std::int64_t b = starts[static_cast<std::size_t>(c)];
         const std::int64_t e = starts[static_cast<std::size_t>(c) + 1];
         counts[static_cast<std::size_t>(c)] = detail::soft_nms_problem(
-            s, sc.get(), b, e, prm, scratch.cells, scratch.score.get(), scratch.id.get(),
-            scratch.best.get(), scratch.group.get(), b + 3 * c, sel.get(), sel_score.get());
+            s, sc.get(), b, e, prm, scratch, b + 3 * c, sel.get(), sel_score.get());
     });
     // Selected boxes in index order, then a stable sort by decreasing score.
     auto picked = uninitialized_buffer<std::uint8_t>(n);
