@@ -32,6 +32,8 @@ namespace detail {
 
 // Problems smaller than this compare with every kept box: a grid does not pay.
 constexpr std::int64_t grid_min_boxes = 48;
+// A single problem this large checks its candidates in parallel batches.
+constexpr std::int64_t speculative_min_boxes = 4096;
 // Batched problems below this many boxes in all run on one thread.
 constexpr std::int64_t parallel_min_boxes = 8192;
 // Grid tuning (speed only): at least this many boxes per cell on average, and
@@ -72,14 +74,27 @@ struct KeptCells {
     BoxesSoA<T> kept;
     std::int64_t* off;
     std::int64_t* fill;
+    std::int64_t* seq;          // per slot: when its box was kept (0, 1, 2, ...)
+    std::int64_t n_kept = 0;
 
-    bool suppresses(std::int64_t c, const BoxesSoA<T>& s, std::int64_t p, T thr) const {
+    // Suppressed by a box of cell c kept at or after `since`? (0: by any.)
+    bool suppresses(std::int64_t c, const BoxesSoA<T>& s, std::int64_t p, T thr,
+                    std::int64_t since = 0) const {
         const std::int64_t o = off[c];
-        return any_suppresses(kept.x1 + o, kept.y1 + o, kept.x2 + o, kept.y2 + o, kept.area + o,
-                              fill[c], s.x1[p], s.y1[p], s.x2[p], s.y2[p], s.area[p], thr);
+        std::int64_t first   = 0;
+        if(since > 0) { // the boxes kept since then are the end of the slice
+            first = fill[c];
+            while(first > 0 && seq[o + first - 1] >= since) {
+                --first;
+            }
+        }
+        const std::int64_t q = o + first;
+        return any_suppresses(kept.x1 + q, kept.y1 + q, kept.x2 + q, kept.y2 + q, kept.area + q,
+                              fill[c] - first, s.x1[p], s.y1[p], s.x2[p], s.y2[p], s.area[p], thr);
     }
     void add(std::int64_t c, const BoxesSoA<T>& s, std::int64_t p) {
         const std::int64_t slot = off[c] + fill[c]++;
+        seq[slot]               = n_kept++;
         kept.x1[slot]           = s.x1[p];
         kept.y1[slot]           = s.y1[p];
         kept.x2[slot]           = s.x2[p];
@@ -94,12 +109,13 @@ struct KeptCells {
 template <class T>
 struct NmsScratch {
     Buffer<T> x1, y1, x2, y2, area;
-    Buffer<std::int64_t> cell, off, fill;
+    Buffer<std::int64_t> cell, seq, off, fill;
 
     NmsScratch(std::int64_t n, std::int64_t n_problems)
         : x1(uninitialized_buffer<T>(n)), y1(uninitialized_buffer<T>(n)),
           x2(uninitialized_buffer<T>(n)), y2(uninitialized_buffer<T>(n)),
           area(uninitialized_buffer<T>(n)), cell(uninitialized_buffer<std::int64_t>(n)),
+          seq(uninitialized_buffer<std::int64_t>(n)),
           off(uninitialized_buffer<std::int64_t>(n + 3 * n_problems + 1)),
           fill(uninitialized_buffer<std::int64_t>(n + 3 * n_problems + 1)) {}
 
@@ -111,12 +127,14 @@ struct NmsScratch {
 // problem's cell tables start (at least e - b + 3 free slots).
 template <class T>
 void nms_problem(const BoxesSoA<T>& s, std::int64_t b, std::int64_t e, double iou_threshold,
-                 NmsScratch<T>& scratch, std::int64_t table_base, std::uint8_t* keep) {
+                 NmsScratch<T>& scratch, std::int64_t table_base, std::uint8_t* keep,
+                 int n_threads = 1) {
     const T thr           = largest_not_above<T>(iou_threshold);
     const std::int64_t m  = e - b;
     BoxesSoA<T> k         = scratch.kept();
     KeptCells<T> cells{{k.x1 + b, k.y1 + b, k.x2 + b, k.y2 + b, k.area + b},
-                       scratch.off.get() + table_base, scratch.fill.get() + table_base};
+                       scratch.off.get() + table_base, scratch.fill.get() + table_base,
+                       scratch.seq.get() + b};
     if(!(iou_threshold >= 0.0) || m < grid_min_boxes) {
         // Every kept box in one list, every box tested: exact for any threshold.
         cells.off[0] = 0, cells.off[1] = m, cells.fill[0] = 0;
@@ -146,27 +164,57 @@ void nms_problem(const BoxesSoA<T>& s, std::int64_t b, std::int64_t e, double io
         cells.off[c + 1] = cells.off[c] + cells.fill[c];
         cells.fill[c]    = 0;
     }
-    for(std::int64_t p = b; p < e; ++p) {
+    // Is p suppressed by a box filed so far (kept at or after `since`)? Reads the cells only.
+    const auto filed_suppress = [&](std::int64_t p, std::int64_t since) {
         const std::int64_t own = cell_of[p];
-        if(own < 0) {
-            keep[p] = 1; // intersects nothing: never suppressed, never suppresses
-            continue;
-        }
         // The candidate's own cell first: a suppressor's corner is near its corner.
-        bool hit = cells.suppresses(own, s, p, thr)
-                   || (own != big && cells.suppresses(big, s, p, thr));
-        if(!hit) {
-            const CellRange r = plan.query(s.x1[p], s.y1[p], s.x2[p], s.y2[p]);
-            for(std::int64_t cy = r.cy0; cy <= r.cy1 && !hit; ++cy) {
-                for(std::int64_t cx = r.cx0; cx <= r.cx1 && !hit; ++cx) {
-                    const std::int64_t c = cy * plan.nx() + cx;
-                    hit = c != own && cells.suppresses(c, s, p, thr);
+        if(cells.suppresses(own, s, p, thr, since)
+           || (own != big && cells.suppresses(big, s, p, thr, since))) {
+            return true;
+        }
+        const CellRange r = plan.query(s.x1[p], s.y1[p], s.x2[p], s.y2[p]);
+        for(std::int64_t cy = r.cy0; cy <= r.cy1; ++cy) {
+            for(std::int64_t cx = r.cx0; cx <= r.cx1; ++cx) {
+                const std::int64_t c = cy * plan.nx() + cx;
+                if(c != own && cells.suppresses(c, s, p, thr, since)) {
+                    return true;
                 }
             }
         }
-        keep[p] = hit ? 0 : 1;
-        if(!hit) {
-            cells.add(own, s, p);
+        return false;
+    };
+    if(n_threads <= 1 || m < speculative_min_boxes) {
+        for(std::int64_t p = b; p < e; ++p) {
+            // A box that intersects nothing is never suppressed and never suppresses.
+            keep[p] = cell_of[p] < 0 ? 1 : filed_suppress(p, 0) ? 0 : 1;
+            if(keep[p] != 0 && cell_of[p] >= 0) {
+                cells.add(cell_of[p], s, p);
+            }
+        }
+        return;
+    }
+    // In parallel, by batches of candidates: first each candidate of the batch
+    // against the boxes kept before the batch (read-only, any thread); then,
+    // in order, the survivors against the boxes kept since the batch began. A
+    // candidate is kept exactly when no earlier kept box suppresses it: the
+    // greedy result, whatever the thread count. Few, large batches: each is
+    // one parallel region, and a region waits for its slowest thread.
+    const std::int64_t batch = std::clamp<std::int64_t>(m / 16, 1024, 16384);
+    for(std::int64_t start = b; start < e; start += batch) {
+        const std::int64_t stop  = std::min(e, start + batch);
+        const std::int64_t since = cells.n_kept;
+        parallel_for(stop - start, 64, n_threads, [&](std::int64_t lo, std::int64_t hi) {
+            for(std::int64_t p = start + lo; p < start + hi; ++p) {
+                keep[p] = cell_of[p] < 0 ? 1 : filed_suppress(p, 0) ? 0 : 2; // 2: undecided
+            }
+        });
+        for(std::int64_t p = start; p < stop; ++p) {
+            if(keep[p] == 2) {
+                keep[p] = since < cells.n_kept && filed_suppress(p, since) ? 0 : 1;
+                if(keep[p] != 0) {
+                    cells.add(cell_of[p], s, p);
+                }
+            }
         }
     }
 }
@@ -276,7 +324,7 @@ std::vector<std::int64_t> nms(const T* boxes, const T* scores, std::int64_t n,
     detail::gather_soa(boxes, order.get(), n, s, n_threads);
     detail::NmsScratch<T> scratch(n, 1);
     auto keep = uninitialized_buffer<std::uint8_t>(n);
-    detail::nms_problem(s, 0, n, iou_threshold, scratch, 0, keep.get());
+    detail::nms_problem(s, 0, n, iou_threshold, scratch, 0, keep.get(), n_threads);
     for(std::int64_t p = 0; p < n; ++p) {
         if(keep[p] != 0) {
             keep_idx.push_back(order[p]);
@@ -315,7 +363,9 @@ std::vector<std::int64_t> batched_nms(const T* boxes, const T* scores, const std
         const std::int64_t c = tasks[static_cast<std::size_t>(t)];
         const std::int64_t b = starts[static_cast<std::size_t>(c)];
         const std::int64_t e = starts[static_cast<std::size_t>(c) + 1];
-        detail::nms_problem(s, b, e, iou_threshold, scratch, b + 3 * c, keep.get());
+        // One category alone gets the threads; several share them, one each.
+        detail::nms_problem(s, b, e, iou_threshold, scratch, b + 3 * c, keep.get(),
+                            n_classes == 1 ? n_threads : 1);
     });
     // Back to score order: the merge by (score desc, index asc) is that order.
     auto kept_at = uninitialized_buffer<std::uint8_t>(n);
