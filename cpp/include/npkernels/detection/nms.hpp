@@ -197,10 +197,11 @@ void nms_problem(const BoxesSoA<T>& s, std::int64_t b, std::int64_t e, double io
     // against the boxes kept before the batch (read-only, any thread); then,
     // in order, the survivors against the boxes kept since the batch began. A
     // candidate is kept exactly when no earlier kept box suppresses it: the
-    // greedy result, whatever the thread count. Few, large batches: each is
-    // one parallel region, and a region waits for its slowest thread.
-    const std::int64_t batch = std::clamp<std::int64_t>(m / 16, 1024, 16384);
-    for(std::int64_t start = b; start < e; start += batch) {
+    // greedy result, whatever the thread count. Batches double in size (few
+    // parallel regions, each waiting for its slowest thread), starting small
+    // because the first candidates have almost nothing kept before them.
+    std::int64_t batch = 1024;
+    for(std::int64_t start = b; start < e;) {
         const std::int64_t stop  = std::min(e, start + batch);
         const std::int64_t since = cells.n_kept;
         parallel_for(stop - start, 64, n_threads, [&](std::int64_t lo, std::int64_t hi) {
@@ -216,6 +217,8 @@ void nms_problem(const BoxesSoA<T>& s, std::int64_t b, std::int64_t e, double io
                 }
             }
         }
+        start = stop;
+        batch = std::min<std::int64_t>(2 * batch, std::int64_t{1} << 15);
     }
 }
 
