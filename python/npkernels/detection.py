@@ -237,8 +237,9 @@ def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np
     dtype as ``inter / (area_i + area_j - inter)`` and compared with the
     threshold as a double; torchvision's stable sort orders equal scores by
     index. torchvision silently ranks NaN scores first; here they raise.
-    The greedy loop is sequential (the sort and input checks use
-    ``get_num_threads()`` threads); it releases the GIL.
+    Releases the GIL; uses ``get_num_threads()`` threads (the sort, and for
+    4096 boxes or more the candidates, checked in parallel batches against the
+    boxes kept before each batch); the result is the same for any thread count.
 
     Examples
     --------

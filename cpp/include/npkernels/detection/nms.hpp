@@ -10,9 +10,11 @@
 // sit in structure-of-arrays slices per cell, so the IoU loop vectorises. The
 // pruning is exact for iou_threshold >= 0: boxes that do not intersect have
 // IoU 0 (or NaN), which never exceeds the threshold. For a negative
-// threshold every kept box is visited. batched_nms runs one such problem per
-// category, in parallel; its result merges the kept boxes in the global
-// score order, so it does not depend on the thread count.
+// threshold every kept box is visited. A large single problem checks its
+// candidates in parallel batches (each against the boxes kept before the
+// batch, then in order against those kept within it). batched_nms runs one
+// problem per category, in parallel; its result merges the kept boxes in the
+// global score order. Neither depends on the thread count.
 
 #include <algorithm>
 #include <cstdint>
