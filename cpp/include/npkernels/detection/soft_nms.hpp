@@ -115,12 +115,12 @@ template <class T>
 struct SoftScratch {
     NmsScratch<T> cells;
     Buffer<T> score, inter;
-    Buffer<std::int64_t> id;
+    Buffer<std::int64_t> id, hits;
     Buffer<Best> best, group;
     Buffer<double> reach; // per cell: the largest x2 and y2 of its boxes
     SoftScratch(std::int64_t n, std::int64_t n_problems)
         : cells(n, n_problems), score(uninitialized_buffer<T>(n)), inter(uninitialized_buffer<T>(n)),
-          id(uninitialized_buffer<std::int64_t>(n)),
+          id(uninitialized_buffer<std::int64_t>(n)), hits(uninitialized_buffer<std::int64_t>(n)),
           best(uninitialized_buffer<Best>(n + 3 * n_problems + 1)),
           group(uninitialized_buffer<Best>(n + 3 * n_problems + 1)),
           reach(uninitialized_buffer<double>(2 * (n + 3 * n_problems + 1))) {}
@@ -205,7 +205,8 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
     }
     std::vector<std::int64_t> touched; // cells whose best changed in this selection
     touched.reserve(64);
-    T* inter = inter_buf + b;           // per-slot intersections of the cell at hand
+    T* inter            = inter_buf + b; // per-slot intersections of the cell at hand
+    std::int64_t* hits  = all.hits.get() + b;
     // Decays cell c's live boxes against the selected box.
     const auto decay_cell = [&](std::int64_t c, T sx1, T sy1, T sx2, T sy2, T sarea) {
         const std::int64_t o = cells.off[c], n_live = cells.fill[c];
@@ -216,13 +217,17 @@ std::int64_t soft_nms_problem(const BoxesSoA<T>& s, const T* sc, std::int64_t b,
         for(std::int64_t j = 0; j < n_live; ++j) { // vectorises: no branch
             inter[j] = intersection(sx1, sy1, sx2, sy2, x1[j], y1[j], x2[j], y2[j]);
         }
+        // The slots that intersect, listed without branches (most do not).
+        std::int64_t n_hit = 0;
+        for(std::int64_t j = 0; j < n_live; ++j) {
+            hits[n_hit] = j;
+            n_hit += (inter[j] > T(0) || every_pair) ? 1 : 0;
+        }
         const std::int64_t best_id = cells.best[c].id;
         bool best_hit              = false;
         // Backwards, so a swap-remove only moves an already visited box.
-        for(std::int64_t j = n_live - 1; j >= 0; --j) {
-            if(!(inter[j] > T(0)) && !every_pair) {
-                continue; // weight exactly 1
-            }
+        for(std::int64_t h = n_hit - 1; h >= 0; --h) {
+            const std::int64_t j = hits[h];
             const std::int64_t a = o + j;
             const T ovr          = iou_from(inter[j], sarea, cells.box.area[a]);
             cells.score[a] *= soft_weight(ovr, prm);
