@@ -238,7 +238,7 @@ def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np
     threshold as a double; torchvision's stable sort orders equal scores by
     index. torchvision silently ranks NaN scores first; here they raise.
     Releases the GIL; uses ``get_num_threads()`` threads (the sort, and for
-    4096 boxes or more the candidates, checked in parallel batches against the
+    32768 boxes or more the candidates, checked in parallel batches against the
     boxes kept before each batch); the result is the same for any thread count.
 
     Examples

@@ -35,7 +35,7 @@ namespace detail {
 // Problems smaller than this compare with every kept box: a grid does not pay.
 constexpr std::int64_t grid_min_boxes = 48;
 // A single problem this large checks its candidates in parallel batches.
-constexpr std::int64_t speculative_min_boxes = 4096;
+constexpr std::int64_t speculative_min_boxes = 32768;
 // Batched problems below this many boxes in all run on one thread.
 constexpr std::int64_t parallel_min_boxes = 8192;
 // Grid tuning (speed only): at least this many boxes per cell on average, and
@@ -202,7 +202,7 @@ void nms_problem(const BoxesSoA<T>& s, std::int64_t b, std::int64_t e, double io
     // greedy result, whatever the thread count. Batches double in size (few
     // parallel regions, each waiting for its slowest thread), starting small
     // because the first candidates have almost nothing kept before them.
-    std::int64_t batch = 1024;
+    std::int64_t batch = 4096;
     for(std::int64_t start = b; start < e;) {
         const std::int64_t stop  = std::min(e, start + batch);
         const std::int64_t since = cells.n_kept;
