@@ -191,7 +191,7 @@ def test_core_guards_itself():
 @pytest.mark.parametrize("method", ["gaussian", "linear"])
 def test_same_result_for_any_thread_count(method):
     rng = np.random.default_rng(4)
-    b, s, c = random_clustered_boxes(rng, 20_000, n_classes=30)
+    b, s, c = random_clustered_boxes(rng, 40_000, n_classes=30)  # parallel from 32768
     results = []
     for threads in (1, 2, 3):
         with nk.num_threads(threads):

@@ -292,7 +292,7 @@ def batched_nms(
     categories overlap when coordinates are negative (two boxes
     ``[-10, -10, 0, 0]`` in categories 0 and 1 give ``[0]`` there, ``[0, 1]``
     here). Categories run in parallel on ``get_num_threads()`` threads (GIL
-    released); the result is the same for any thread count.
+    released) from 32768 boxes; the result is the same for any thread count.
 
     Examples
     --------

@@ -34,10 +34,10 @@ namespace detail {
 
 // Problems smaller than this compare with every kept box: a grid does not pay.
 constexpr std::int64_t grid_min_boxes = 48;
-// A single problem this large checks its candidates in parallel batches.
-constexpr std::int64_t speculative_min_boxes = 32768;
-// Batched problems below this many boxes in all run on one thread.
-constexpr std::int64_t parallel_min_boxes = 8192;
+// From this many boxes a single problem checks its candidates in parallel
+// batches, and batched problems run categories in parallel; below it the
+// work (a few ms at most) does not pay for waking a thread team.
+constexpr std::int64_t parallel_min_boxes = 32768;
 // Grid tuning (speed only): at least this many boxes per cell on average, and
 // the cell side relative to the median box size.
 constexpr std::int64_t nms_boxes_per_cell = 64;
@@ -185,7 +185,7 @@ void nms_problem(const BoxesSoA<T>& s, std::int64_t b, std::int64_t e, double io
         }
         return false;
     };
-    if(n_threads <= 1 || m < speculative_min_boxes) {
+    if(n_threads <= 1 || m < parallel_min_boxes) {
         for(std::int64_t p = b; p < e; ++p) {
             // A box that intersects nothing is never suppressed and never suppresses.
             keep[p] = cell_of[p] < 0 ? 1 : filed_suppress(p, 0) ? 0 : 1;
