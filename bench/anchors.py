@@ -64,3 +64,7 @@ def openmp_limited(n: int):
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=n, user_api="openmp")
+def torchvision_ops():
+    """``torchvision.ops`` with torch limited to npkernels' thread count."""
+    torch = torch_with_our_threads()
+    return torch, pytest.importorskip("torchvision.ops")

@@ -312,3 +312,31 @@ def assert_knn_equivalent(data, x, got, want, p, *, exact: bool) -> None:
     for row in i:
         found = row[row < data.shape[0]]
         assert np.unique(found).size == found.size
+
+
+@st.composite
+def boxes(draw, dtype, n: int | None = None, max_n: int = 40) -> np.ndarray:
+    """(n, 4) boxes: small-integer coordinates (exact ties and IoUs) or continuous ones,
+    including zero-width, zero-height and a few reversed boxes."""
+    if n is None:
+        n = draw(st.integers(0, max_n))
+    if draw(st.booleans()):
+        xy = draw(hnp.arrays(np.int64, (n, 2), elements=st.integers(-8, 8))).astype(dtype)
+        wh = draw(hnp.arrays(np.int64, (n, 2), elements=st.integers(0, 6))).astype(dtype)
+    else:
+        width = _width(dtype)
+        xy = draw(hnp.arrays(dtype, (n, 2), elements=st.floats(-100, 100, width=width)))
+        wh = draw(hnp.arrays(dtype, (n, 2), elements=st.floats(0, 60, width=width)))
+    out = np.concatenate([xy, xy + wh], axis=1)
+    if n and draw(st.booleans()):
+        i = draw(st.integers(0, n - 1))
+        out[i] = out[i, [2, 3, 0, 1]]  # reversed: negative width and height
+    return out
+
+
+@st.composite
+def box_scores(draw, dtype, n: int) -> np.ndarray:
+    """n finite scores: a few distinct values (many ties) or continuous ones."""
+    if draw(st.booleans()):
+        return draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3))).astype(dtype) / 4
+    return draw(hnp.arrays(dtype, n, elements=st.floats(0, 1, width=_width(dtype))))

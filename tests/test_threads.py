@@ -196,6 +196,35 @@ def test_concurrent_calls_from_eight_threads_match_serial_calls():
     assert len({s[1] for s in serial}) == 8
 
 
+def _all_detection(i):
+    from npkernels._workloads import random_clustered_boxes
+
+    b, s, c = random_clustered_boxes(np.random.default_rng(200 + i), 6000, n_classes=7)
+    keep, kept = nk.batched_soft_nms(b, s, c, method="gaussian")
+    return (
+        nk.nms(b, s, 0.5).tobytes(),
+        nk.batched_nms(b, s, c, 0.4).tobytes(),
+        keep.tobytes() + kept.tobytes(),
+        nk.box_iou(b[:300], b[:200]).tobytes(),
+    )
+
+
+def test_concurrent_detection_calls_match_serial_calls():
+    with nk.num_threads(1):
+        serial = [_all_detection(i) for i in range(6)]
+    start = threading.Barrier(6)
+
+    def task(i):
+        start.wait(30)
+        with nk.num_threads(1 + i % 3):
+            return _all_detection(i)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        concurrent = list(pool.map(task, range(6)))
+    assert concurrent == serial
+    assert len({s[0] for s in serial}) == 6
+
+
 # ----------------------------------------------------------------- the GIL is released
 
 
@@ -237,9 +266,24 @@ def test_gil_probe_sees_no_ticks_while_the_gil_is_held():
     assert _ticks_during(lambda: sum(range(10_000_000))) == 0
 
 
+def _detection_call(kernel, rng):
+    from npkernels._workloads import random_clustered_boxes
+
+    b, s, c = random_clustered_boxes(rng, 200_000, n_classes=80)
+    calls = {
+        "nms": lambda: _core.nms(b, s, None, 0.5, n_threads=1),
+        "batched_nms": lambda: _core.nms(b, s, c, 0.5, n_threads=1),
+        "soft_nms": lambda: _core.soft_nms(b[:20_000], s[:20_000], None, 0.3, 0.5, 1e-3, "gaussian", n_threads=1),
+        "box_iou": lambda: _core.box_iou(b[:3000], b[:3000], n_threads=1),
+    }
+    return calls[kernel]
+
+
 def _gil_call(kernel):
     """A call of ``kernel`` long enough (tens of ms) for the counter to be scheduled."""
     rng = np.random.default_rng(5)
+    if kernel in ("nms", "batched_nms", "soft_nms", "box_iou"):
+        return _detection_call(kernel, rng)
     if kernel == "rankdata":
         x = rng.random(5_000_000)
         return lambda: nk.rankdata(x)
@@ -254,7 +298,9 @@ def _gil_call(kernel):
 
 
 @pytest.mark.parametrize(
-    "kernel", ["rankdata", "binary_roc_auc", "roc_curve_points", "average_precision"]
+    "kernel",
+    ["rankdata", "binary_roc_auc", "roc_curve_points", "average_precision"]
+    + ["nms", "batched_nms", "soft_nms", "box_iou"],
 )
 def test_kernels_release_the_gil(kernel):
     # nk.rankdata's wrapper does no NumPy work on a C-contiguous float64 input (so nothing

@@ -7,9 +7,29 @@ its anchor library (named in its docstring) and has a readable NumPy twin in
 
 from __future__ import annotations
 
-from . import metrics, neighbors, norm, pool, reference
+from . import detection, metrics, neighbors, norm, pool, reference
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._warnings import UndefinedMetricWarning
+from .detection import (
+    batched_nms,
+    batched_soft_nms,
+    box_area,
+    box_iou,
+    generalized_box_iou,
+    generalized_box_iou_loss,
+    nms,
+    soft_nms,
+)
+from .detection import (
+    batched_nms,
+    batched_soft_nms,
+    box_area,
+    box_iou,
+    generalized_box_iou,
+    generalized_box_iou_loss,
+    nms,
+    soft_nms,
+)
 from .metrics import average_precision_score, rankdata, roc_auc_score, roc_curve
 from .neighbors import KDTree, knn_predict
 from .norm import batch_norm, batch_norm_backward, batch_norm_forward
@@ -30,7 +50,7 @@ from .pool import (
 __version__ = "0.1.0"
 
 # The kernel families; every public name of each is also a top-level name.
-FAMILIES = (metrics, neighbors, norm, pool)
+FAMILIES = (detection, metrics, neighbors, norm, pool)
 
 __all__ = sorted(
     {

@@ -165,3 +165,32 @@ class _KDTreeCore:
 
 class KDTreeF32(_KDTreeCore): ...  # float32 points
 class KDTreeF64(_KDTreeCore): ...  # float64 points
+def box_area(boxes: NDArray[np.floating], *, n_threads: int) -> NDArray[np.floating]: ...
+def box_iou(
+    boxes1: NDArray[np.floating], boxes2: NDArray[np.floating], *, n_threads: int
+) -> NDArray[np.floating]: ...
+def generalized_box_iou(
+    boxes1: NDArray[np.floating], boxes2: NDArray[np.floating], *, n_threads: int
+) -> NDArray[np.floating]: ...
+def generalized_box_iou_loss(
+    boxes1: NDArray[np.floating], boxes2: NDArray[np.floating], eps: float, *, n_threads: int
+) -> NDArray[np.floating]: ...
+def nms(
+    boxes: NDArray[np.floating],
+    scores: NDArray[np.floating],
+    idxs: NDArray[np.int64] | None,
+    iou_threshold: float,
+    *,
+    n_threads: int,
+) -> NDArray[np.int64]: ...
+def soft_nms(
+    boxes: NDArray[np.floating],
+    scores: NDArray[np.floating],
+    idxs: NDArray[np.int64] | None,
+    iou_threshold: float,
+    sigma: float,
+    min_score: float,
+    method: str,
+    *,
+    n_threads: int,
+) -> tuple[NDArray[np.int64], NDArray[np.floating]]: ...

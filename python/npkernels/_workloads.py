@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["random_binary_scores", "random_labels", "random_points"]
+__all__ = [
+    "random_binary_scores",
+    "random_boxes",
+    "random_clustered_boxes",
+    "random_labels",
+    "random_points",
+]
 
 
 def random_binary_scores(
@@ -41,3 +47,44 @@ def random_labels(points: np.ndarray, n_classes: int = 3) -> np.ndarray:
     s = points.sum(axis=1)
     edges = np.quantile(s, np.linspace(0, 1, n_classes + 1)[1:-1])
     return np.searchsorted(edges, s).astype(np.int64)
+def random_boxes(
+    rng: np.random.Generator, n: int, dtype: DTypeLike = np.float32, size: float = 1000.0
+) -> np.ndarray:
+    """``n`` valid (N, 4) boxes ``x1, y1, x2, y2`` with corners in a ``size`` x ``size`` image.
+
+    Widths and heights are uniform in [1 %, 20 %] of ``size``.
+    """
+    wh = rng.uniform(0.01, 0.2, (n, 2)) * size
+    lo = rng.random((n, 2)) * (size - wh)
+    return np.concatenate([lo, lo + wh], axis=1).astype(dtype)
+
+
+def random_clustered_boxes(
+    rng: np.random.Generator,
+    n: int,
+    dtype: DTypeLike = np.float32,
+    size: float = 1000.0,
+    *,
+    boxes_per_object: int = 4,
+    n_classes: int | None = None,
+):
+    """A detector's raw output: (boxes, scores) or, with ``n_classes``, (boxes, scores, classes).
+
+    ``n / boxes_per_object`` objects have centres uniform in a ``size`` x
+    ``size`` image and sides uniform in [10, 200] (at ``size`` 1000); each box
+    jitters one object's centre by N(0, 0.2) of its sides and its sides by a
+    log-normal factor (sigma 0.2), clipped to [10, 200]. Scores are uniform in
+    [0, 1) (ties are improbable); classes, when asked, are uniform integers.
+    """
+    k = max(1, n // boxes_per_object)
+    scale = size / 1000.0
+    centre = rng.random((k, 2)) * size
+    sides = rng.uniform(10, 200, (k, 2)) * scale
+    obj = rng.integers(0, k, n)
+    wh = np.clip(sides[obj] * np.exp(rng.normal(0, 0.2, (n, 2))), 10 * scale, 200 * scale)
+    c = centre[obj] + rng.normal(0, 0.2, (n, 2)) * sides[obj]
+    boxes = np.concatenate([c - wh / 2, c + wh / 2], axis=1).astype(dtype)
+    scores = rng.random(n).astype(dtype)
+    if n_classes is None:
+        return boxes, scores
+    return boxes, scores, rng.integers(0, n_classes, n)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -134,6 +135,30 @@ void parallel_chunks(std::int64_t n, std::int64_t chunk, int n_threads, Fn&& fn)
         fn(0, c * chunk, std::min(n, (c + 1) * chunk));
     }
 #endif
+}
+
+// The smallest i in [0, n) with bad(i), or -1: each part stops at its first
+// hit and the parts are read in order, so the answer is the same for any
+// thread count.
+template <class Pred>
+std::int64_t parallel_find_first(std::int64_t n, std::int64_t grain, int n_threads, Pred&& bad) {
+    const int parts = useful_threads(n, grain, n_threads);
+    std::vector<std::int64_t> first(static_cast<std::size_t>(parts), -1);
+    parallel_parts(parts, parts, [&](std::int64_t p) {
+        const Range r = part_range(n, p, parts);
+        for(std::int64_t i = r.begin; i < r.end; ++i) {
+            if(bad(i)) {
+                first[static_cast<std::size_t>(p)] = i;
+                return;
+            }
+        }
+    });
+    for(const std::int64_t f : first) {
+        if(f >= 0) {
+            return f;
+        }
+    }
+    return -1;
 }
 
 } // namespace npk

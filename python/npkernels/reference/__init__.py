@@ -6,7 +6,17 @@ computes in the same dtype, so the tests can hold the compiled kernels to it.
 
 from __future__ import annotations
 
-from . import metrics, neighbors, norm, pool
+from . import detection, metrics, neighbors, norm, pool
+from .detection import (
+    batched_nms,
+    batched_soft_nms,
+    box_area,
+    box_iou,
+    generalized_box_iou,
+    generalized_box_iou_loss,
+    nms,
+    soft_nms,
+)
 from .metrics import average_precision_score, rankdata, roc_auc_score, roc_curve
 from .neighbors import KDTree, knn_predict
 from .norm import batch_norm, batch_norm_backward, batch_norm_forward
@@ -24,4 +34,4 @@ from .pool import (
     spatial_pyramid_pool,
 )
 
-__all__ = sorted(name for family in (metrics, neighbors, norm, pool) for name in family.__all__)
+__all__ = sorted(name for family in (detection, metrics, neighbors, norm, pool) for name in family.__all__)

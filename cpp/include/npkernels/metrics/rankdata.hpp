@@ -104,23 +104,9 @@ void rank_with_index_type(const T* x, std::int64_t n, RankMethod method, double*
 // Index of the first value that has no place in the order (NaN), or -1.
 template <class T>
 std::int64_t find_unordered(const T* x, std::int64_t n, int n_threads) {
-    const int parts = useful_threads(n, std::int64_t{1} << 16, n_threads);
-    std::vector<std::int64_t> first(static_cast<std::size_t>(parts), -1);
-    parallel_parts(parts, parts, [&](std::int64_t p) {
-        const Range r = part_range(n, p, parts);
-        for(std::int64_t i = r.begin; i < r.end; ++i) {
-            if(x[i] != x[i]) { // only NaN is unequal to itself
-                first[static_cast<std::size_t>(p)] = i;
-                return;
-            }
-        }
-    });
-    for(const std::int64_t f : first) {
-        if(f >= 0) {
-            return f;
-        }
-    }
-    return -1;
+    // Only NaN is unequal to itself.
+    return parallel_find_first(n, std::int64_t{1} << 16, n_threads,
+                               [=](std::int64_t i) { return x[i] != x[i]; });
 }
 
 // ranks[i] = rank of x[i] among x[0, n) (1-based); x must hold no NaN.
