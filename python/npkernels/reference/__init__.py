@@ -6,6 +6,17 @@ computes in the same dtype, so the tests can hold the compiled kernels to it.
 
 from __future__ import annotations
 
+from .conv import col2im, conv2d, conv2d_backward, conv_transpose2d, im2col
 from .metrics import average_precision_score, rankdata, roc_auc_score, roc_curve
 
-__all__ = ["average_precision_score", "rankdata", "roc_auc_score", "roc_curve"]
+__all__ = [
+    "average_precision_score",
+    "col2im",
+    "conv2d",
+    "conv2d_backward",
+    "conv_transpose2d",
+    "im2col",
+    "rankdata",
+    "roc_auc_score",
+    "roc_curve",
+]

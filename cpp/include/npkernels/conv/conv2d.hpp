@@ -1,0 +1,180 @@
+#pragma once
+// conv2d forward: Y = W · cols per image and group, cols built by im2col one
+// tile of output rows at a time, so the scratch memory is bounded by
+// tile_bytes per thread whatever the batch size. 1x1 stride-1 convolutions
+// use the image itself as the column matrix (no im2col).
+//
+// Threads: the default plan runs single-threaded BLAS calls on our own threads,
+// one (image, row tile) unit each (the Python layer holds SciPy's BLAS at one
+// thread meanwhile, so no threaded BLAS runs inside an OpenMP region). The
+// `blas_threaded` plan instead walks the units in order, builds each tile's
+// columns in parallel, and makes one threaded BLAS call per group outside any
+// parallel region. Either way a unit computes the same thing whichever thread
+// runs it, so the result only depends on what the BLAS does for one call.
+
+#include <algorithm>
+#include <cstdint>
+
+#include "npkernels/blas.hpp"
+#include "npkernels/buffer.hpp"
+#include "npkernels/conv/im2col.hpp"
+#include "npkernels/parallel.hpp"
+
+namespace npk::conv {
+
+// Scratch per column buffer (and per thread): 4 MiB, a few L2-sized blocks.
+inline constexpr std::int64_t tile_bytes = std::int64_t{4} << 20;
+
+// The batch, groups and output channels around one image's Geometry, and the
+// row tiling shared by the forward and backward passes.
+struct Conv {
+    std::int64_t batch, groups, out_channels;
+    Geometry g;
+
+    std::int64_t in_per_group() const { return g.channels / groups; }
+    std::int64_t out_per_group() const { return out_channels / groups; }
+    // Rows of the per-group column matrix: (C/groups)*kH*kW.
+    std::int64_t col_rows() const { return in_per_group() * g.kernel_area(); }
+    std::int64_t weight_size() const { return out_channels * col_rows(); }
+
+    template <class T>
+    std::int64_t tile_rows() const {
+        const std::int64_t per_row = std::max<std::int64_t>(1, col_rows() * g.out_w);
+        const std::int64_t rows = tile_bytes / static_cast<std::int64_t>(sizeof(T)) / per_row;
+        return std::clamp<std::int64_t>(rows, 1, std::max<std::int64_t>(g.out_h, 1));
+    }
+    template <class T>
+    std::int64_t n_tiles() const {
+        const std::int64_t r = tile_rows<T>();
+        return (g.out_h + r - 1) / r;
+    }
+    template <class T>
+    std::int64_t buffer_size() const {
+        return g.is_pointwise() ? 0 : col_rows() * tile_rows<T>() * g.out_w;
+    }
+    // Every leading dimension a BLAS call will see fits in an int.
+    template <class T>
+    bool fits_blas() const {
+        return blas::fits_int(g.out_area()) && blas::fits_int(g.in_area())
+               && blas::fits_int(std::max<std::int64_t>(col_rows(), 1))
+               && blas::fits_int(tile_rows<T>() * g.out_w);
+    }
+};
+
+// One tile of output rows [r0, r1) of one image.
+struct Tile {
+    std::int64_t r0, r1, cols; // cols = (r1 - r0) * out_w
+};
+
+template <class T>
+Tile tile_of(const Conv& cv, std::int64_t t) {
+    const std::int64_t r  = cv.tile_rows<T>();
+    const std::int64_t r0 = t * r, r1 = std::min(cv.g.out_h, r0 + r);
+    return {r0, r1, (r1 - r0) * cv.g.out_w};
+}
+
+// The column matrix of group grp of image img (C, H, W) for tile t: the image
+// itself when pointwise (row stride H*W), else im2col into buf (stride t.cols).
+// Returns the pointer and sets ld.
+template <class T>
+const T* tile_columns(const Conv& cv, const T* img, std::int64_t grp, const Tile& t, T* buf,
+                      std::int64_t& ld) {
+    const std::int64_t cg = cv.in_per_group();
+    if(cv.g.is_pointwise()) {
+        ld = cv.g.in_area();
+        return img + grp * cg * cv.g.in_area() + t.r0 * cv.g.out_w;
+    }
+    ld = t.cols;
+    im2col_tile(img, cv.g, grp * cg, (grp + 1) * cg, t.r0, t.r1, buf, ld);
+    return buf;
+}
+
+// Splits `units` work items into one contiguous range per thread and calls
+// fn(begin, end, scratch) with that thread's `scratch_size` elements
+// (allocated here, before the parallel region).
+template <class T, class Fn>
+void parallel_with_scratch(std::int64_t units, std::int64_t scratch_size, int n_threads, Fn&& fn) {
+    const int nt      = useful_threads(units, 1, n_threads);
+    Buffer<T> scratch = uninitialized_buffer<T>(nt * scratch_size);
+    parallel_parts(nt, nt, [&](std::int64_t p) {
+        const Range r = part_range(units, p, nt);
+        fn(r.begin, r.end, scratch.get() + p * scratch_size);
+    });
+}
+
+// y (N, O, Ho, Wo) = conv2d(x (N, C, H, W), w (O, C/groups, kH, kW)) + bias
+// (O,) or nullptr. Returns false, computing nothing, when a matrix dimension
+// does not fit BLAS's int (the caller checks Conv::fits_blas first).
+template <class T>
+bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
+                    blas::GemmFn<T> gemm, bool blas_threaded, T* y, int n_threads) {
+    if(!cv.fits_blas<T>()) {
+        return false;
+    }
+    const Geometry& g     = cv.g;
+    const std::int64_t og = cv.out_per_group(), kdim = cv.col_rows(), l = g.out_area();
+    const std::int64_t tiles = cv.n_tiles<T>(), units = cv.batch * tiles;
+
+    // Image and tile of one unit, for group grp: the product into y.
+    auto product = [&](std::int64_t i, const Tile& t, std::int64_t grp, const T* cols,
+                       std::int64_t ld) {
+        blas::gemm<T>(gemm, false, false, og, t.cols, kdim, T(1), w + grp * og * kdim, kdim, cols,
+                      ld, T(0), y + (i * cv.out_channels + grp * og) * l + t.r0 * g.out_w, l);
+    };
+    auto add_bias = [&](std::int64_t i, const Tile& t, std::int64_t o0, std::int64_t o1) {
+        if(bias == nullptr) {
+            return;
+        }
+        for(std::int64_t o = o0; o < o1; ++o) {
+            T* row     = y + (i * cv.out_channels + o) * l + t.r0 * g.out_w;
+            const T b  = bias[o];
+            for(std::int64_t j = 0; j < t.cols; ++j) {
+                row[j] += b;
+            }
+        }
+    };
+
+    if(!blas_threaded) {
+        parallel_with_scratch<T>(units, cv.buffer_size<T>(), n_threads,
+                                 [&](std::int64_t u0, std::int64_t u1, T* buf) {
+            for(std::int64_t u = u0; u < u1; ++u) {
+                const std::int64_t i = u / tiles;
+                const Tile t         = tile_of<T>(cv, u % tiles);
+                const T* img         = x + i * g.channels * g.in_area();
+                for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
+                    std::int64_t ld = 0;
+                    const T* cols   = tile_columns(cv, img, grp, t, buf, ld);
+                    product(i, t, grp, cols, ld);
+                }
+                add_bias(i, t, 0, cv.out_channels);
+            }
+        });
+        return true;
+    }
+
+    Buffer<T> buf          = uninitialized_buffer<T>(cv.buffer_size<T>());
+    const std::int64_t cg  = cv.in_per_group();
+    for(std::int64_t u = 0; u < units; ++u) {
+        const std::int64_t i = u / tiles;
+        const Tile t         = tile_of<T>(cv, u % tiles);
+        const T* img         = x + i * g.channels * g.in_area();
+        for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
+            std::int64_t ld = t.cols;
+            const T* cols   = buf.get();
+            if(g.is_pointwise()) {
+                cols = tile_columns(cv, img, grp, t, buf.get(), ld);
+            } else {
+                parallel_for(cg, 1, n_threads, [&](std::int64_t c0, std::int64_t c1) {
+                    im2col_tile(img, g, grp * cg + c0, grp * cg + c1, t.r0, t.r1,
+                                buf.get() + c0 * g.kernel_area() * ld, ld);
+                });
+            }
+            product(i, t, grp, cols, ld); // threaded BLAS, outside any parallel region
+        }
+        parallel_for(cv.out_channels, 1, n_threads,
+                     [&](std::int64_t o0, std::int64_t o1) { add_bias(i, t, o0, o1); });
+    }
+    return true;
+}
+
+} // namespace npk::conv
