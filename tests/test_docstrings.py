@@ -9,7 +9,10 @@ import pytest
 import npkernels as nk
 from npkernels import _threads
 
-PUBLIC = ["rankdata", "roc_auc_score", "roc_curve", "average_precision_score"]
+PUBLIC = [
+    *(("metrics", n) for n in ("rankdata", "roc_auc_score", "roc_curve", "average_precision_score")),
+    *(("conv", n) for n in ("im2col", "col2im", "conv2d", "conv2d_backward", "conv_transpose2d")),
+]
 
 
 def _has_examples(module) -> bool:
@@ -18,7 +21,7 @@ def _has_examples(module) -> bool:
 
 @pytest.mark.parametrize(
     "module",
-    [nk.metrics] + ([_threads] if _has_examples(_threads) else []),
+    [nk.metrics, nk.conv] + ([_threads] if _has_examples(_threads) else []),
     ids=lambda m: m.__name__,
 )
 def test_examples_in_docstrings_run(module):
@@ -27,9 +30,9 @@ def test_examples_in_docstrings_run(module):
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_every_public_metric_has_a_passing_example(name):
-    func = getattr(nk.metrics, name)
+@pytest.mark.parametrize(("module", "name"), PUBLIC)
+def test_every_public_function_has_a_passing_example(module, name):
+    func = getattr(getattr(nk, module), name)
     tests = doctest.DocTestFinder().find(func, name, globs={})
     examples = sum(len(t.examples) for t in tests)
     assert examples > 0, f"{name} has no Examples"

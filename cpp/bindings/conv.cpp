@@ -165,7 +165,7 @@ const T* bias_data(const py::object& bias, std::int64_t n, std::optional<c_array
 py::array conv2d(const py::array& x, const py::array& weight, const py::object& bias,
                  const Pair& stride, const Pair& padding, const Pair& output_hw,
                  const Pair& dilation, std::int64_t groups, const py::object& gemm,
-                 bool blas_threaded, int n_threads) {
+                 int n_threads) {
     return dispatch_float(x, "x", [&](auto tag) -> py::array {
         using T = decltype(tag);
         const ConvArrays<T> in(x, "x", weight, groups);
@@ -188,7 +188,7 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
         bool ok = true;
         {
             const py::gil_scoped_release release;
-            ok = conv::conv2d_forward<T>(px, pw, pb, cv, fn, blas_threaded, py_, n_threads);
+            ok = conv::conv2d_forward<T>(px, pw, pb, cv, fn, py_, n_threads);
         }
         raise_if_too_large(ok);
         return y;
@@ -314,7 +314,7 @@ void register_conv(py::module_& m) {
           "kernel_size"_a, "stride"_a, "padding"_a, "dilation"_a, py::kw_only(), "n_threads"_a);
     m.def("conv2d", &conv2d, "Internal; see npkernels.conv.conv2d.", "x"_a, "weight"_a, "bias"_a,
           "stride"_a, "padding"_a, "output_hw"_a, "dilation"_a, "groups"_a, "gemm"_a,
-          "blas_threaded"_a, py::kw_only(), "n_threads"_a);
+          py::kw_only(), "n_threads"_a);
     m.def("conv2d_backward", &conv2d_backward, "Internal; see npkernels.conv.conv2d_backward.",
           "grad_output"_a, "x"_a, "weight"_a, "stride"_a, "padding"_a, "dilation"_a, "groups"_a,
           "need_input"_a, "need_weight"_a, "need_bias"_a, "gemm"_a, py::kw_only(), "n_threads"_a);

@@ -220,7 +220,7 @@ def conv2d(
     with _blas.blas_threads(1):
         y = _core.conv2d(
             a.x, a.weight, a.bias, a.stride, a.pad_top_left, a.out_hw, a.dilation, a.groups,
-            _gemm(a.x.dtype), False, n_threads=n,
+            _gemm(a.x.dtype), n_threads=n,
         )
     return y[0] if a.unbatched else y
 

@@ -4,13 +4,16 @@
 // tile_bytes per thread whatever the batch size. 1x1 stride-1 convolutions
 // use the image itself as the column matrix (no im2col).
 //
-// Threads: the default plan runs single-threaded BLAS calls on our own threads,
-// one (image, row tile) unit each (the Python layer holds SciPy's BLAS at one
-// thread meanwhile, so no threaded BLAS runs inside an OpenMP region). The
-// `blas_threaded` plan instead walks the units in order, builds each tile's
-// columns in parallel, and makes one threaded BLAS call per group outside any
-// parallel region. Either way a unit computes the same thing whichever thread
-// runs it, so the result only depends on what the BLAS does for one call.
+// Threads: each (image, row tile) unit is one task for our threads, and each
+// task makes single-threaded BLAS calls (the Python layer holds SciPy's BLAS
+// pool at one thread meanwhile), so no threaded BLAS runs inside an OpenMP
+// region. A unit computes the same thing whichever thread runs it, so the
+// result does not depend on the thread count. The other design — units in
+// order, columns built in parallel, one threaded BLAS call per group between
+// the parallel regions — was measured on this 2-core machine and rejected:
+// 1.3-5 GFLOP/s at 2 threads against 27-130 for this one in the same run, as
+// libgomp's idle workers spin after every im2col region and starve the BLAS
+// pool's threads (and at 1 thread the two are equal).
 
 #include <algorithm>
 #include <cstdint>
@@ -107,7 +110,7 @@ void parallel_with_scratch(std::int64_t units, std::int64_t scratch_size, int n_
 // does not fit BLAS's int (the caller checks Conv::fits_blas first).
 template <class T>
 bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
-                    blas::GemmFn<T> gemm, bool blas_threaded, T* y, int n_threads) {
+                    blas::GemmFn<T> gemm, T* y, int n_threads) {
     if(!cv.fits_blas<T>()) {
         return false;
     }
@@ -121,11 +124,11 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
         blas::gemm<T>(gemm, false, false, og, t.cols, kdim, T(1), w + grp * og * kdim, kdim, cols,
                       ld, T(0), y + (i * cv.out_channels + grp * og) * l + t.r0 * g.out_w, l);
     };
-    auto add_bias = [&](std::int64_t i, const Tile& t, std::int64_t o0, std::int64_t o1) {
+    auto add_bias = [&](std::int64_t i, const Tile& t) {
         if(bias == nullptr) {
             return;
         }
-        for(std::int64_t o = o0; o < o1; ++o) {
+        for(std::int64_t o = 0; o < cv.out_channels; ++o) {
             T* row     = y + (i * cv.out_channels + o) * l + t.r0 * g.out_w;
             const T b  = bias[o];
             for(std::int64_t j = 0; j < t.cols; ++j) {
@@ -134,46 +137,20 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
         }
     };
 
-    if(!blas_threaded) {
-        parallel_with_scratch<T>(units, cv.buffer_size<T>(), n_threads,
-                                 [&](std::int64_t u0, std::int64_t u1, T* buf) {
-            for(std::int64_t u = u0; u < u1; ++u) {
-                const std::int64_t i = u / tiles;
-                const Tile t         = tile_of<T>(cv, u % tiles);
-                const T* img         = x + i * g.channels * g.in_area();
-                for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
-                    std::int64_t ld = 0;
-                    const T* cols   = tile_columns(cv, img, grp, t, buf, ld);
-                    product(i, t, grp, cols, ld);
-                }
-                add_bias(i, t, 0, cv.out_channels);
+    parallel_with_scratch<T>(units, cv.buffer_size<T>(), n_threads,
+                             [&](std::int64_t u0, std::int64_t u1, T* buf) {
+        for(std::int64_t u = u0; u < u1; ++u) {
+            const std::int64_t i = u / tiles;
+            const Tile t         = tile_of<T>(cv, u % tiles);
+            const T* img         = x + i * g.channels * g.in_area();
+            for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
+                std::int64_t ld = 0;
+                const T* cols   = tile_columns(cv, img, grp, t, buf, ld);
+                product(i, t, grp, cols, ld);
             }
-        });
-        return true;
-    }
-
-    Buffer<T> buf          = uninitialized_buffer<T>(cv.buffer_size<T>());
-    const std::int64_t cg  = cv.in_per_group();
-    for(std::int64_t u = 0; u < units; ++u) {
-        const std::int64_t i = u / tiles;
-        const Tile t         = tile_of<T>(cv, u % tiles);
-        const T* img         = x + i * g.channels * g.in_area();
-        for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
-            std::int64_t ld = t.cols;
-            const T* cols   = buf.get();
-            if(g.is_pointwise()) {
-                cols = tile_columns(cv, img, grp, t, buf.get(), ld);
-            } else {
-                parallel_for(cg, 1, n_threads, [&](std::int64_t c0, std::int64_t c1) {
-                    im2col_tile(img, g, grp * cg + c0, grp * cg + c1, t.r0, t.r1,
-                                buf.get() + c0 * g.kernel_area() * ld, ld);
-                });
-            }
-            product(i, t, grp, cols, ld); // threaded BLAS, outside any parallel region
+            add_bias(i, t);
         }
-        parallel_for(cv.out_channels, 1, n_threads,
-                     [&](std::int64_t o0, std::int64_t o1) { add_bias(i, t, o0, o1); });
-    }
+    });
     return true;
 }
 
