@@ -22,3 +22,8 @@ def torch_with_our_threads():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(nk.get_num_threads())
     return torch
+
+
+def torch_functional():
+    """``torch.nn.functional`` with torch limited to npkernels' thread count."""
+    return torch_with_our_threads().nn.functional
