@@ -200,13 +200,15 @@ def _peak_memory(threads: int) -> list:
 def bench_conv_peak_memory(threads, report):
     """The scratch memory of one call, above its inputs and outputs: bounded tiles for
     npkernels, a whole-batch im2col for the reference. Reported, and npkernels checked
-    against its documented bound (4 MiB per column buffer and thread, two buffers in the
-    backward pass, plus at most 7 weight-sized partials)."""
+    against its documented bound (per thread one column tile in the forward pass, two
+    in the backward, each max(512 KiB, C*k*k*256 values); plus at most 7 weight-sized
+    partials)."""
     for shape, impl, kernel, extra in _peak_memory(threads):
         shape = tuple(shape)
         report(f"peak memory {kernel} {IDS[CONV_SHAPES.index(shape)]} {threads}thr", impl,
                f"{extra / 2**20:8.1f} MiB above inputs and outputs")
         if impl == "npkernels":
             n, c, _, _, o, k = shape[:6]
-            bound = threads * 2 * 4 * 2**20 + 7 * o * c * k * k * 4 + 2 * 2**20  # + slack
+            tile = max(512 * 2**10, c * k * k * 256 * 4)
+            bound = threads * 2 * tile + 7 * o * c * k * k * 4 + 2 * 2**20  # + slack
             assert extra <= bound, (shape, kernel, extra, bound)

@@ -89,8 +89,8 @@ def test_depthwise_and_pointwise():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_several_row_tiles_match_the_reference(dtype):
-    # C*k*k*Wo*4 bytes per output row = 576*72*4: the 4 MiB tile holds < 72 rows, so
-    # the image is covered by several tiles (the last one partial).
+    # C*k*k*Wo*4 bytes per output row = 576*72*4: a 512 KiB tile holds 4 rows (and
+    # 256 columns at least), so the image is covered by several tiles.
     rng = np.random.default_rng(5)
     x, w = random_normal(rng, (2, 64, 72, 72), dtype), random_normal(rng, (8, 64, 3, 3), dtype)
     b = random_normal(rng, (8,), dtype)

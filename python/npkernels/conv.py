@@ -6,9 +6,9 @@ A convolution is a matrix product once the input windows are unrolled:
 built with (its Fortran ``sgemm``/``dgemm``, reached through
 ``scipy.linalg.cython_blas``); npkernels ships no BLAS of its own.
 
-Memory: the column matrix is built one tile of output rows at a time (at most
-4 MiB per thread), never for a whole batch; 1x1 stride-1 convolutions use the
-input itself. Threads: each of ``get_num_threads()`` threads builds its own
+Memory: the column matrix is built one tile of output rows at a time (512 KiB
+per thread, or 256 output columns if that is more), never for a whole batch;
+1x1 stride-1 convolutions use the input itself. Threads: each of ``get_num_threads()`` threads builds its own
 tiles and multiplies them with a single-threaded BLAS call (SciPy's BLAS pool
 is held at one thread meanwhile, through threadpoolctl, and restored after),
 so a threaded BLAS never runs inside an OpenMP region and no core is
@@ -201,8 +201,10 @@ def conv2d(
     different order: BLAS's, in the computation dtype). For stride 1
     ``'same'`` equals PyTorch's; PyTorch refuses ``'same'`` for other strides,
     where this follows TensorFlow. NaN and inf propagate as in any product.
-    The column matrix is tiled by output rows (at most 4 MiB per thread) and
-    1x1 stride-1 convolutions skip im2col. Releases the GIL; uses
+    Extra memory is bounded, whatever the batch: one tile of the column matrix
+    per thread (whole output rows, 512 KiB or 256 columns of
+    ``C/groups*kH*kW`` rows, whichever is larger); 1x1 stride-1 convolutions
+    need none. Releases the GIL; uses
     ``get_num_threads()`` threads, each with single-threaded BLAS calls; the
     result is bitwise the same for any thread count.
 
