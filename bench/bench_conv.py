@@ -103,30 +103,32 @@ def _gflops(benchmark, flops):
     return f"{flops / stats.stats.median / 1e9:7.1f} GFLOP/s  ({stats.stats.median * 1e3:.1f} ms)"
 
 
+def _bench(benchmark, threads, report, kind, impl, shape):
+    """Time impl on shape (kind 'fwd': x, w, s, p; 'fwd+bwd': x, w, dy, s, p), report its
+    GFLOP/s (a backward costs twice a forward) and return its result."""
+    x, w, dy, s, p = _problem(shape)
+    args = (x, w, s, p) if kind == "fwd" else (x, w, dy, s, p)
+    fn = (FORWARD if kind == "fwd" else TRAIN)[impl]()
+    benchmark.group = f"conv2d {kind} {IDS[CONV_SHAPES.index(shape)]} {threads}thr"
+    out = _run(benchmark, impl, fn, args)
+    report(benchmark.group, impl, _gflops(benchmark, (1 if kind == "fwd" else 3) * _flops(shape)))
+    np.testing.assert_allclose(out if kind == "fwd" else out[0], nk.conv2d(x, w, None, s, p),
+                               rtol=1e-3, atol=1e-3)
+    return out, (x, w, dy, s, p)
+
+
 @pytest.mark.parametrize("impl", FORWARD)
 @pytest.mark.parametrize("shape", CONV_SHAPES, ids=IDS)
 def bench_conv2d(benchmark, threads, report, impl, shape):
-    x, w, _, s, p = _problem(shape)
-    fn = FORWARD[impl]()
-    benchmark.group = f"conv2d fwd {IDS[CONV_SHAPES.index(shape)]} {threads}thr"
-    out = _run(benchmark, impl, fn, (x, w, s, p))
-    np.testing.assert_allclose(out, nk.conv2d(x, w, None, s, p), rtol=1e-3, atol=1e-3)
-    report(benchmark.group, impl, _gflops(benchmark, _flops(shape)))
+    _bench(benchmark, threads, report, "fwd", impl, shape)
 
 
 @pytest.mark.parametrize("impl", TRAIN)
 @pytest.mark.parametrize("shape", CONV_SHAPES, ids=IDS)
 def bench_conv2d_forward_backward(benchmark, threads, report, impl, shape):
-    x, w, dy, s, p = _problem(shape)
-    fn = TRAIN[impl]()
-    benchmark.group = f"conv2d fwd+bwd {IDS[CONV_SHAPES.index(shape)]} {threads}thr"
-    y, grads = _run(benchmark, impl, fn, (x, w, dy, s, p))
-    want = nk.conv2d_backward(dy, x, w, s, p)
-    np.testing.assert_allclose(y, nk.conv2d(x, w, None, s, p), rtol=1e-3, atol=1e-3)
-    for g, e in zip(grads, want):
-        scale = np.abs(e).max()
-        np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-4 * scale)
-    report(benchmark.group, impl, _gflops(benchmark, 3 * _flops(shape)))
+    (_, grads), (x, w, dy, s, p) = _bench(benchmark, threads, report, "fwd+bwd", impl, shape)
+    for g, e in zip(grads, nk.conv2d_backward(dy, x, w, s, p)):
+        np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-4 * np.abs(e).max())
 
 
 @pytest.mark.parametrize(

@@ -235,3 +235,27 @@ def conv_problems(draw, dtype, *, transpose: bool = False):
     x = random_normal(rng, (n, c_in, h, w), dtype)
     bias = random_normal(rng, (bias_len,), dtype) if draw(st.booleans()) else None
     return {"x": x, "weight": weight, "bias": bias, "kw": out, "terms": cg * kh * kw}
+
+
+def fast_and_reference(name: str, p: dict):
+    """``nk.<name>`` and ``reference.<name>`` on a problem from :func:`conv_problems`."""
+    import npkernels as nk
+    from npkernels import reference as ref
+
+    return tuple(getattr(lib, name)(p["x"], p["weight"], p["bias"], **p["kw"]) for lib in (nk, ref))
+
+
+def same_bits_for_threads(fn, threads=(1, 2, 3)) -> bool:
+    """Whether ``fn()`` (an array or a tuple of arrays/None) has the same bytes at each
+    thread count (``nk.num_threads``)."""
+    import npkernels as nk
+
+    def as_bytes(r):
+        items = r if isinstance(r, tuple) else (r,)
+        return [None if a is None else a.tobytes() for a in items]
+
+    runs = []
+    for n in threads:
+        with nk.num_threads(n):
+            runs.append(as_bytes(fn()))
+    return all(r == runs[0] for r in runs[1:])

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_conv_close, conv_problems, random_normal
+from helpers import (
+    DTYPES,
+    assert_conv_close,
+    conv_problems,
+    fast_and_reference,
+    random_normal,
+    same_bits_for_threads,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import npkernels as nk
 from npkernels import _blas, _core
 from npkernels import reference as ref
-
-
-def _both(p):
-    got = nk.conv2d(p["x"], p["weight"], p["bias"], **p["kw"])
-    want = ref.conv2d(p["x"], p["weight"], p["bias"], **p["kw"])
-    return got, want
 
 
 # ------------------------------------------------------------ 1. matches the reference
@@ -26,7 +27,7 @@ def _both(p):
 @given(data=st.data())
 def test_matches_reference(dtype, data):
     p = data.draw(conv_problems(dtype))
-    got, want = _both(p)
+    got, want = fast_and_reference("conv2d", p)
     assert_conv_close(got, want, p["terms"])
 
 
@@ -236,11 +237,7 @@ def test_same_bits_for_any_thread_count(dtype):
         (random_normal(rng, (3, 16, 20, 20), dtype), random_normal(rng, (8, 16, 1, 1), dtype), {}),
     ]
     for x, w, kw in cases:
-        results = []
-        for n in (1, 2, 3):
-            with nk.num_threads(n):
-                results.append(nk.conv2d(x, w, np.ones(w.shape[0], dtype), **kw).tobytes())
-        assert results[0] == results[1] == results[2]
+        assert same_bits_for_threads(lambda: nk.conv2d(x, w, np.ones(w.shape[0], dtype), **kw))
 
 
 def test_blas_pool_is_restored_after_a_call():
@@ -285,7 +282,7 @@ def test_matches_torch_and_so_does_the_reference(dtype, seed):
         p["kw"]["stride"] = (1, 1)
     want = _torch_conv(torch, p)
     terms = (c // groups) * 4 * 3
-    got, reference = _both(p)
+    got, reference = fast_and_reference("conv2d", p)
     assert_conv_close(got, want, terms)
     assert_conv_close(reference, want, terms)
 

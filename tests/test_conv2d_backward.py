@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_conv_close, conv_problems, random_normal
+from helpers import DTYPES, assert_conv_close, conv_problems, random_normal, same_bits_for_threads
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -181,11 +181,7 @@ def test_same_bits_for_any_thread_count(dtype):
                               ((4, 6, 12, 12), (6, 1, 5, 5), {"stride": 2, "groups": 6})]:
         x, w = random_normal(rng, shape, dtype), random_normal(rng, wshape, dtype)
         dy = random_normal(rng, nk.conv2d(x, w, **kw).shape, dtype)
-        runs = []
-        for n in (1, 2, 3):
-            with nk.num_threads(n):
-                runs.append([r.tobytes() for r in nk.conv2d_backward(dy, x, w, **kw)])
-        assert runs[0] == runs[1] == runs[2]
+        assert same_bits_for_threads(lambda: nk.conv2d_backward(dy, x, w, **kw))
 
 
 # ------------------------------------------------------------------------ 7. the anchor

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_conv_close, conv_problems, random_normal
+from helpers import (
+    DTYPES,
+    assert_conv_close,
+    conv_problems,
+    fast_and_reference,
+    random_normal,
+    same_bits_for_threads,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import npkernels as nk
 from npkernels import _blas, _core
 from npkernels import reference as ref
-
-
-def _both(p):
-    got = nk.conv_transpose2d(p["x"], p["weight"], p["bias"], **p["kw"])
-    want = ref.conv_transpose2d(p["x"], p["weight"], p["bias"], **p["kw"])
-    return got, want
 
 
 # ------------------------------------------------------------ 1. matches the reference
@@ -26,7 +27,7 @@ def _both(p):
 @given(data=st.data())
 def test_matches_reference(dtype, data):
     p = data.draw(conv_problems(dtype, transpose=True))
-    got, want = _both(p)
+    got, want = fast_and_reference("conv_transpose2d", p)
     assert_conv_close(got, want, p["terms"])
 
 
@@ -137,12 +138,8 @@ def test_core_guards_itself():
 def test_same_bits_for_any_thread_count(dtype):
     rng = np.random.default_rng(2)
     x, w = random_normal(rng, (7, 8, 13, 11), dtype), random_normal(rng, (8, 3, 4, 3), dtype)
-    runs = []
-    for n in (1, 2, 3):
-        with nk.num_threads(n):
-            runs.append(nk.conv_transpose2d(x, w, np.ones(6, dtype), stride=2, padding=1,
-                                            output_padding=1, groups=2).tobytes())
-    assert runs[0] == runs[1] == runs[2]
+    assert same_bits_for_threads(lambda: nk.conv_transpose2d(
+        x, w, np.ones(6, dtype), stride=2, padding=1, output_padding=1, groups=2))
 
 
 # ------------------------------------------------------------------------ 7. the anchor

@@ -81,6 +81,22 @@ void raise_if_too_large(bool ok) {
     }
 }
 
+// Allocates out (N, C, H, W), runs kernel(out_ptr) without the GIL, and turns
+// its false (a size beyond the BLAS's ints) into ValueError.
+template <class T, class Kernel>
+py::array run_into(py::ssize_t n, std::int64_t c, const Pair& hw, Kernel&& kernel) {
+    c_array<T> out({n, static_cast<py::ssize_t>(c), static_cast<py::ssize_t>(hw[0]),
+                    static_cast<py::ssize_t>(hw[1])});
+    T* p    = out.mutable_data();
+    bool ok = true;
+    {
+        const py::gil_scoped_release release;
+        ok = kernel(p);
+    }
+    raise_if_too_large(ok);
+    return out;
+}
+
 py::array im2col(const py::array& x, const Pair& kernel, const Pair& stride, const Pair& padding,
                  const Pair& dilation, int n_threads) {
     return dispatch_float(x, "x", [&](auto tag) -> py::array {
@@ -150,6 +166,14 @@ struct ConvArrays {
         }
     }
     Pair kernel() const { return {w.shape(2), w.shape(3)}; }
+    // conv2d's rule: C = weight.shape[1] * groups.
+    void require_conv_channels() const {
+        if(x.shape(1) != w.shape(1) * groups) {
+            throw py::value_error("x must have weight.shape[1] * groups = "
+                                  + std::to_string(w.shape(1) * groups) + " channels, got "
+                                  + std::to_string(x.shape(1)));
+        }
+    }
 };
 
 template <class T>
@@ -169,11 +193,7 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
     return dispatch_float(x, "x", [&](auto tag) -> py::array {
         using T = decltype(tag);
         const ConvArrays<T> in(x, "x", weight, groups);
-        if(in.x.shape(1) != in.w.shape(1) * groups) {
-            throw py::value_error("x must have weight.shape[1] * groups = "
-                                  + std::to_string(in.w.shape(1) * groups) + " channels, got "
-                                  + std::to_string(in.x.shape(1)));
-        }
+        in.require_conv_channels();
         require_range(output_hw, "output size", 0);
         std::optional<c_array<T>> b;
         const T* pb = bias_data<T>(bias, in.w.shape(0), b);
@@ -181,17 +201,10 @@ py::array conv2d(const py::array& x, const py::array& weight, const py::object& 
         const conv::Conv cv{in.x.shape(0), groups, in.w.shape(0),
                             geometry(in.x.shape(1), in.x.shape(2), in.x.shape(3), in.kernel(),
                                      stride, padding, dilation, output_hw[0], output_hw[1])};
-        c_array<T> y({in.x.shape(0), in.w.shape(0), static_cast<py::ssize_t>(output_hw[0]),
-                      static_cast<py::ssize_t>(output_hw[1])});
         const T *px = in.x.data(), *pw = in.w.data();
-        T* py_  = y.mutable_data();
-        bool ok = true;
-        {
-            const py::gil_scoped_release release;
-            ok = conv::conv2d_forward<T>(px, pw, pb, cv, fn, py_, n_threads);
-        }
-        raise_if_too_large(ok);
-        return y;
+        return run_into<T>(in.x.shape(0), in.w.shape(0), output_hw, [&](T* y) {
+            return conv::conv2d_forward<T>(px, pw, pb, cv, fn, y, n_threads);
+        });
     });
 }
 
@@ -204,11 +217,7 @@ py::tuple conv2d_backward(const py::array& grad_output, const py::array& x,
         using T = decltype(tag);
         const ConvArrays<T> in(x, "x", weight, groups);
         const auto dy = as_c_array<T>(grad_output, "grad_output");
-        if(in.x.shape(1) != in.w.shape(1) * groups) {
-            throw py::value_error("x must have weight.shape[1] * groups = "
-                                  + std::to_string(in.w.shape(1) * groups) + " channels, got "
-                                  + std::to_string(in.x.shape(1)));
-        }
+        in.require_conv_channels();
         require_shape(dy, "grad_output", {in.x.shape(0), in.w.shape(0), -1, -1},
                       "(N, O, Ho, Wo)");
         const auto fn = gemm_from<T>(gemm);
@@ -262,17 +271,10 @@ py::array conv_transpose2d(const py::array& x, const py::array& weight, const py
         const conv::Conv cv{in.x.shape(0), groups, in.w.shape(0),
                             geometry(c_out, output_hw[0], output_hw[1], in.kernel(), stride,
                                      padding, dilation, in.x.shape(2), in.x.shape(3))};
-        c_array<T> y({in.x.shape(0), static_cast<py::ssize_t>(c_out),
-                      static_cast<py::ssize_t>(output_hw[0]), static_cast<py::ssize_t>(output_hw[1])});
         const T *px = in.x.data(), *pw = in.w.data();
-        T* py_  = y.mutable_data();
-        bool ok = true;
-        {
-            const py::gil_scoped_release release;
-            ok = conv::conv_transpose2d<T>(px, pw, pb, cv, fn, py_, n_threads);
-        }
-        raise_if_too_large(ok);
-        return y;
+        return run_into<T>(in.x.shape(0), c_out, output_hw, [&](T* y) {
+            return conv::conv_transpose2d<T>(px, pw, pb, cv, fn, y, n_threads);
+        });
     });
 }
 

@@ -122,17 +122,29 @@ void col2im_tile(const T* cols, std::int64_t ld, const Geometry& g, std::int64_t
     }
 }
 
-// F.unfold of a batch x (N, C, H, W) into cols (N, C*kH*kW, Ho*Wo), parallel
-// over (image, channel) planes: each plane owns kH*kW rows of the output.
-template <class T>
-void im2col(const T* x, std::int64_t n, const Geometry& g, T* cols, int n_threads) {
+namespace detail {
+
+// fn(image offset into x, offset into cols, channel) for every (image, channel)
+// plane of a batch, in parallel: each plane is one image channel and its kH*kW
+// rows of the column matrix (N, C*kH*kW, Ho*Wo), owned by one thread.
+template <class Fn>
+void for_each_plane(std::int64_t n, const Geometry& g, int n_threads, Fn&& fn) {
     const std::int64_t l = g.out_area(), rows = g.channels * g.kernel_area();
     parallel_for(n * g.channels, 1, n_threads, [&](std::int64_t b, std::int64_t e) {
         for(std::int64_t p = b; p < e; ++p) {
             const std::int64_t i = p / g.channels, c = p % g.channels;
-            im2col_tile(x + i * g.channels * g.in_area(), g, c, c + 1, 0, g.out_h,
-                        cols + (i * rows + c * g.kernel_area()) * l, l);
+            fn(i * g.channels * g.in_area(), (i * rows + c * g.kernel_area()) * l, c);
         }
+    });
+}
+
+} // namespace detail
+
+// F.unfold of a batch x (N, C, H, W) into cols (N, C*kH*kW, Ho*Wo).
+template <class T>
+void im2col(const T* x, std::int64_t n, const Geometry& g, T* cols, int n_threads) {
+    detail::for_each_plane(n, g, n_threads, [&](std::int64_t xo, std::int64_t co, std::int64_t c) {
+        im2col_tile(x + xo, g, c, c + 1, 0, g.out_h, cols + co, g.out_area());
     });
 }
 
@@ -141,15 +153,10 @@ void im2col(const T* x, std::int64_t n, const Geometry& g, T* cols, int n_thread
 // written by one thread, in the fixed order of col2im_tile; no atomics).
 template <class T>
 void col2im(const T* cols, std::int64_t n, const Geometry& g, T* x, int n_threads) {
-    const std::int64_t l = g.out_area(), rows = g.channels * g.kernel_area();
-    parallel_for(n * g.channels, 1, n_threads, [&](std::int64_t b, std::int64_t e) {
-        for(std::int64_t p = b; p < e; ++p) {
-            const std::int64_t i = p / g.channels, c = p % g.channels;
-            T* img = x + i * g.channels * g.in_area();
-            std::fill(img + c * g.in_area(), img + (c + 1) * g.in_area(), T(0));
-            col2im_tile(cols + (i * rows + c * g.kernel_area()) * l, l, g, c, c + 1, 0, g.out_h,
-                        img);
-        }
+    detail::for_each_plane(n, g, n_threads, [&](std::int64_t xo, std::int64_t co, std::int64_t c) {
+        T* img = x + xo;
+        std::fill(img + c * g.in_area(), img + (c + 1) * g.in_area(), T(0));
+        col2im_tile(cols + co, g.out_area(), g, c, c + 1, 0, g.out_h, img);
     });
 }
 
