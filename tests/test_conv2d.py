@@ -240,6 +240,20 @@ def test_same_bits_for_any_thread_count(dtype):
         assert same_bits_for_threads(lambda: nk.conv2d(x, w, np.ones(w.shape[0], dtype), **kw))
 
 
+def test_concurrent_calls_from_python_threads_agree_and_restore_the_blas_pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(10)
+    problems = [(rng.standard_normal((2, 8, 15, 15)), rng.standard_normal((4, 8, 3, 3)))
+                for _ in range(8)]
+    serial = [nk.conv2d(x, w, padding=1).tobytes() for x, w in problems]
+    before = [p.get_num_threads() for p in _blas._pools()]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda xw: nk.conv2d(*xw, padding=1).tobytes(), problems * 4))
+    assert parallel == serial * 4
+    assert [p.get_num_threads() for p in _blas._pools()] == before
+
+
 def test_blas_pool_is_restored_after_a_call():
     pools = _blas._pools()
     before = [p.get_num_threads() for p in pools]
