@@ -99,16 +99,16 @@ const T* tile_columns(const Conv& cv, const T* img, std::int64_t grp, const Tile
     return buf;
 }
 
-// Splits `units` work items into one contiguous range per thread and calls
-// fn(begin, end, scratch) with that thread's `scratch_size` elements
-// (allocated here, before the parallel region).
+// Calls fn(unit, scratch) for every unit in [0, units), units handed out one
+// at a time to whichever thread is free (robust to a busy core), scratch being
+// that thread's `scratch_size` elements (allocated here, before the parallel
+// region).
 template <class T, class Fn>
 void parallel_with_scratch(std::int64_t units, std::int64_t scratch_size, int n_threads, Fn&& fn) {
-    const int nt      = useful_threads(units, 1, n_threads);
-    Buffer<T> scratch = uninitialized_buffer<T>(nt * scratch_size);
-    parallel_parts(nt, nt, [&](std::int64_t p) {
-        const Range r = part_range(units, p, nt);
-        fn(r.begin, r.end, scratch.get() + p * scratch_size);
+    const int workers = dynamic_workers(units, n_threads);
+    Buffer<T> scratch = uninitialized_buffer<T>(workers * scratch_size);
+    parallel_dynamic_with_worker(units, workers, [&](std::int64_t u, int worker) {
+        fn(u, scratch.get() + worker * scratch_size);
     });
 }
 
@@ -144,19 +144,16 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
         }
     };
 
-    parallel_with_scratch<T>(units, cv.buffer_size<T>(), n_threads,
-                             [&](std::int64_t u0, std::int64_t u1, T* buf) {
-        for(std::int64_t u = u0; u < u1; ++u) {
-            const std::int64_t i = u / tiles;
-            const Tile t         = tile_of<T>(cv, u % tiles);
-            const T* img         = x + i * g.channels * g.in_area();
-            for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
-                std::int64_t ld = 0;
-                const T* cols   = tile_columns(cv, img, grp, t, buf, ld);
-                product(i, t, grp, cols, ld);
-            }
-            add_bias(i, t);
+    parallel_with_scratch<T>(units, cv.buffer_size<T>(), n_threads, [&](std::int64_t u, T* buf) {
+        const std::int64_t i = u / tiles;
+        const Tile t         = tile_of<T>(cv, u % tiles);
+        const T* img         = x + i * g.channels * g.in_area();
+        for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
+            std::int64_t ld = 0;
+            const T* cols   = tile_columns(cv, img, grp, t, buf, ld);
+            product(i, t, grp, cols, ld);
         }
+        add_bias(i, t);
     });
     return true;
 }

@@ -51,46 +51,43 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
         const std::int64_t per_thread =
             (grad_weight != nullptr ? bsize : 0) + (grad_input != nullptr ? bsize : 0);
 
-        parallel_with_scratch<T>(chunks, per_thread, n_threads,
-                                 [&](std::int64_t c0, std::int64_t c1, T* scratch) {
+        parallel_with_scratch<T>(chunks, per_thread, n_threads, [&](std::int64_t chunk, T* scratch) {
             T* cols_buf  = scratch;
             T* dcols_buf = scratch + (grad_weight != nullptr ? bsize : 0);
-            for(std::int64_t chunk = c0; chunk < c1; ++chunk) {
-                T* gw = grad_weight == nullptr ? nullptr
-                        : chunk == 0         ? grad_weight
-                                             : partials.get() + (chunk - 1) * wsize;
-                bool started    = false;
-                const Range imgs = part_range(n, chunk, chunks);
-                for(std::int64_t i = imgs.begin; i < imgs.end; ++i) {
-                    T* gi = grad_input == nullptr ? nullptr : grad_input + i * g.channels * hw;
-                    if(gi != nullptr && !pointwise) {
-                        std::fill(gi, gi + g.channels * hw, T(0));
-                    }
-                    for(std::int64_t ti = 0; ti < tiles; ++ti) {
-                        const Tile t = tile_of<T>(cv, ti);
-                        for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
-                            const T* dyt = dy + (i * cv.out_channels + grp * og) * l + t.r0 * g.out_w;
-                            const T* wg  = w + grp * og * kdim;
-                            if(gw != nullptr) {
-                                std::int64_t ld = 0;
-                                const T* cols =
-                                    tile_columns(cv, x + i * g.channels * hw, grp, t, cols_buf, ld);
-                                blas::gemm<T>(gemm, false, true, og, kdim, t.cols, T(1), dyt, l,
-                                              cols, ld, started ? T(1) : T(0), gw + grp * og * kdim,
-                                              kdim);
-                            }
-                            if(gi != nullptr && pointwise) {
-                                blas::gemm<T>(gemm, true, false, cg, t.cols, og, T(1), wg, kdim, dyt,
-                                              l, T(0), gi + grp * cg * hw + t.r0 * g.out_w, hw);
-                            } else if(gi != nullptr) {
-                                blas::gemm<T>(gemm, true, false, kdim, t.cols, og, T(1), wg, kdim,
-                                              dyt, l, T(0), dcols_buf, t.cols);
-                                col2im_tile(dcols_buf, t.cols, g, grp * cg, (grp + 1) * cg, t.r0,
-                                            t.r1, gi);
-                            }
+            T* gw = grad_weight == nullptr ? nullptr
+                    : chunk == 0         ? grad_weight
+                                         : partials.get() + (chunk - 1) * wsize;
+            bool started    = false;
+            const Range imgs = part_range(n, chunk, chunks);
+            for(std::int64_t i = imgs.begin; i < imgs.end; ++i) {
+                T* gi = grad_input == nullptr ? nullptr : grad_input + i * g.channels * hw;
+                if(gi != nullptr && !pointwise) {
+                    std::fill(gi, gi + g.channels * hw, T(0));
+                }
+                for(std::int64_t ti = 0; ti < tiles; ++ti) {
+                    const Tile t = tile_of<T>(cv, ti);
+                    for(std::int64_t grp = 0; grp < cv.groups; ++grp) {
+                        const T* dyt = dy + (i * cv.out_channels + grp * og) * l + t.r0 * g.out_w;
+                        const T* wg  = w + grp * og * kdim;
+                        if(gw != nullptr) {
+                            std::int64_t ld = 0;
+                            const T* cols =
+                                tile_columns(cv, x + i * g.channels * hw, grp, t, cols_buf, ld);
+                            blas::gemm<T>(gemm, false, true, og, kdim, t.cols, T(1), dyt, l,
+                                          cols, ld, started ? T(1) : T(0), gw + grp * og * kdim,
+                                          kdim);
                         }
-                        started = true;
+                        if(gi != nullptr && pointwise) {
+                            blas::gemm<T>(gemm, true, false, cg, t.cols, og, T(1), wg, kdim, dyt,
+                                          l, T(0), gi + grp * cg * hw + t.r0 * g.out_w, hw);
+                        } else if(gi != nullptr) {
+                            blas::gemm<T>(gemm, true, false, kdim, t.cols, og, T(1), wg, kdim,
+                                          dyt, l, T(0), dcols_buf, t.cols);
+                            col2im_tile(dcols_buf, t.cols, g, grp * cg, (grp + 1) * cg, t.r0,
+                                        t.r1, gi);
+                        }
                     }
+                    started = true;
                 }
             }
         });
