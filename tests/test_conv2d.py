@@ -228,13 +228,15 @@ def test_blas_wrapper_is_row_major_and_splits_any_size(dtype, trans_a, trans_b, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_same_bits_for_any_thread_count(dtype):
+    # Each case is > 96 MFLOP, so that 3 threads are used (the kernel keeps >= 32 MFLOP
+    # per thread), and has more (image, tile) units than threads.
     rng = np.random.default_rng(8)
     cases = [
-        (random_normal(rng, (5, 8, 23, 21), dtype), random_normal(rng, (6, 4, 3, 3), dtype),
-         {"padding": "same", "groups": 2, "stride": 2}),
-        (random_normal(rng, (1, 64, 72, 40), dtype), random_normal(rng, (4, 64, 3, 3), dtype),
+        (random_normal(rng, (8, 32, 45, 43), dtype), random_normal(rng, (32, 16, 3, 3), dtype),
+         {"padding": "same", "groups": 2, "dilation": 2}),
+        (random_normal(rng, (1, 64, 72, 40), dtype), random_normal(rng, (40, 64, 3, 3), dtype),
          {"padding": 1}),  # one image, several row tiles
-        (random_normal(rng, (3, 16, 20, 20), dtype), random_normal(rng, (8, 16, 1, 1), dtype), {}),
+        (random_normal(rng, (8, 64, 40, 40), dtype), random_normal(rng, (96, 64, 1, 1), dtype), {}),
     ]
     for x, w, kw in cases:
         assert same_bits_for_threads(lambda: nk.conv2d(x, w, np.ones(w.shape[0], dtype), **kw))

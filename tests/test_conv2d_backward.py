@@ -175,9 +175,11 @@ def test_core_guards_itself():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_same_bits_for_any_thread_count(dtype):
+    # The first two cases are big enough for 2-3 threads (>= 32 MFLOP per thread); the
+    # first has 9 images: 8 weight chunks, one of them of two images.
     rng = np.random.default_rng(4)
-    for shape, wshape, kw in [((9, 8, 17, 15), (6, 4, 3, 3), {"padding": "same", "groups": 2}),
-                              ((1, 16, 20, 20), (8, 16, 1, 1), {}),
+    for shape, wshape, kw in [((9, 16, 45, 43), (32, 8, 3, 3), {"padding": "same", "groups": 2}),
+                              ((3, 64, 40, 40), (64, 64, 1, 1), {}),
                               ((4, 6, 12, 12), (6, 1, 5, 5), {"stride": 2, "groups": 6})]:
         x, w = random_normal(rng, shape, dtype), random_normal(rng, wshape, dtype)
         dy = random_normal(rng, nk.conv2d(x, w, **kw).shape, dtype)

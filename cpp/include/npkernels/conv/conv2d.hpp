@@ -33,6 +33,10 @@ namespace npk::conv {
 inline constexpr std::int64_t tile_bytes    = std::int64_t{512} << 10;
 inline constexpr std::int64_t min_tile_cols = 256;
 
+// Below this many flops per thread a parallel region costs more than it saves
+// (and on a busy machine a thread may wait a whole scheduler tick for its core).
+inline constexpr double min_flops_per_thread = 32e6;
+
 // The batch, groups and output channels around one image's Geometry, and the
 // row tiling shared by the forward and backward passes.
 struct Conv {
@@ -61,6 +65,13 @@ struct Conv {
     template <class T>
     std::int64_t buffer_size() const {
         return g.is_pointwise() ? 0 : col_rows() * tile_rows<T>() * g.out_w;
+    }
+    // The threads worth using for a pass of `passes` products of this size.
+    int threads_for(int n_threads, double passes = 1.0) const {
+        const double flops = 2.0 * passes * static_cast<double>(batch) * static_cast<double>(out_channels)
+                             * static_cast<double>(col_rows()) * static_cast<double>(g.out_area());
+        const double useful = std::max(1.0, flops / min_flops_per_thread);
+        return static_cast<int>(std::min<double>(std::max(n_threads, 1), useful));
     }
     // Every leading dimension a BLAS call will see fits in an int.
     template <class T>
@@ -144,7 +155,8 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
         }
     };
 
-    parallel_with_scratch<T>(units, cv.buffer_size<T>(), n_threads, [&](std::int64_t u, T* buf) {
+    parallel_with_scratch<T>(units, cv.buffer_size<T>(), cv.threads_for(n_threads),
+                             [&](std::int64_t u, T* buf) {
         const std::int64_t i = u / tiles;
         const Tile t         = tile_of<T>(cv, u % tiles);
         const T* img         = x + i * g.channels * g.in_area();

@@ -51,7 +51,9 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
         const std::int64_t per_thread =
             (grad_weight != nullptr ? bsize : 0) + (grad_input != nullptr ? bsize : 0);
 
-        parallel_with_scratch<T>(chunks, per_thread, n_threads, [&](std::int64_t chunk, T* scratch) {
+        const int threads = cv.threads_for(
+            n_threads, (grad_weight != nullptr ? 1.0 : 0.0) + (grad_input != nullptr ? 1.0 : 0.0));
+        parallel_with_scratch<T>(chunks, per_thread, threads, [&](std::int64_t chunk, T* scratch) {
             T* cols_buf  = scratch;
             T* dcols_buf = scratch + (grad_weight != nullptr ? bsize : 0);
             T* gw = grad_weight == nullptr ? nullptr
