@@ -68,3 +68,6 @@ def torchvision_ops():
     """``torchvision.ops`` with torch limited to npkernels' thread count."""
     torch = torch_with_our_threads()
     return torch, pytest.importorskip("torchvision.ops")
+def torch_functional():
+    """``torch.nn.functional`` with torch limited to npkernels' thread count."""
+    return torch_with_our_threads().nn.functional

@@ -340,3 +340,93 @@ def box_scores(draw, dtype, n: int) -> np.ndarray:
     if draw(st.booleans()):
         return draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3))).astype(dtype) / 4
     return draw(hnp.arrays(dtype, n, elements=st.floats(0, 1, width=_width(dtype))))
+
+
+# ------------------------------------------------------------------ convolution
+
+_EPS_TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+
+def assert_conv_close(actual, expected, terms: int) -> None:
+    """Two convolution results: same dtype and shape, values within the dtype tolerance
+    scaled by sqrt(terms) (the products sum ``terms`` = C*kH*kW values in a BLAS order
+    that differs from the reference's and the anchor's)."""
+    expected = np.asarray(expected)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    tol = _EPS_TOL[actual.dtype] * max(1.0, float(np.sqrt(terms)))
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)
+
+
+def random_normal(rng: np.random.Generator, shape, dtype) -> np.ndarray:
+    """Standard-normal values of ``dtype`` (drawn in float64, then cast)."""
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@st.composite
+def conv_problems(draw, dtype, *, transpose: bool = False):
+    """A small random convolution: dict of x, weight, bias and the conv2d keywords.
+
+    Odd sizes, kernels larger than the stride, dilation > 1, groups (depthwise
+    included), 'same' / 'valid' / pair padding, batches of 0 and 1. With
+    ``transpose`` the weight has conv_transpose2d's layout and an output_padding.
+    """
+    groups = draw(st.integers(1, 3))
+    cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    n = draw(st.sampled_from([0, 1, 1, 2, 3]))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    kinds = ["int", "pair"] if transpose else ["int", "pair", "valid", "same"]
+    kind = draw(st.sampled_from(kinds))
+    pads = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    padding = {"int": pads[0], "pair": pads, "valid": "valid", "same": "same"}[kind]
+    sym = {"int": (pads[0], pads[0]), "pair": pads}.get(kind, (0, 0))
+    ext = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    h = draw(st.integers(1, 11))
+    w = draw(st.integers(1, 11))
+    if not transpose and kind != "same":
+        h, w = max(h, ext[0] - 2 * sym[0]), max(w, ext[1] - 2 * sym[1])
+    if transpose:
+        # the output (h-1)*s - 2p + ext + output_padding must be >= 1
+        h = max(h, 1 + -(-max(2 * sym[0] - ext[0] + 1, 0) // stride[0]))
+        w = max(w, 1 + -(-max(2 * sym[1] - ext[1] + 1, 0) // stride[1]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    c_in = cg * groups
+    out = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if transpose:
+        out["output_padding"] = tuple(
+            draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)
+        )
+        weight = random_normal(rng, (c_in, og, kh, kw), dtype)
+        bias_len = og * groups
+    else:
+        weight = random_normal(rng, (og * groups, cg, kh, kw), dtype)
+        bias_len = og * groups
+    x = random_normal(rng, (n, c_in, h, w), dtype)
+    bias = random_normal(rng, (bias_len,), dtype) if draw(st.booleans()) else None
+    return {"x": x, "weight": weight, "bias": bias, "kw": out, "terms": cg * kh * kw}
+
+
+def fast_and_reference(name: str, p: dict):
+    """``nk.<name>`` and ``reference.<name>`` on a problem from :func:`conv_problems`."""
+    import npkernels as nk
+    from npkernels import reference as ref
+
+    return tuple(getattr(lib, name)(p["x"], p["weight"], p["bias"], **p["kw"]) for lib in (nk, ref))
+
+
+def same_bits_for_threads(fn, threads=(1, 2, 3)) -> bool:
+    """Whether ``fn()`` (an array or a tuple of arrays/None) has the same bytes at each
+    thread count (``nk.num_threads``)."""
+    import npkernels as nk
+
+    def as_bytes(r):
+        items = r if isinstance(r, tuple) else (r,)
+        return [None if a is None else a.tobytes() for a in items]
+
+    runs = []
+    for n in threads:
+        with nk.num_threads(n):
+            runs.append(as_bytes(fn()))
+    return all(r == runs[0] for r in runs[1:])

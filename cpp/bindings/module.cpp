@@ -1,6 +1,7 @@
 #include "array_utils.hpp"
 
 // One declaration and one call per kernel family (cpp/bindings/<family>.cpp).
+void register_conv(py::module_& m);
 void register_detection(py::module_& m);
 void register_metrics(py::module_& m);
 void register_neighbors(py::module_& m);
@@ -9,6 +10,7 @@ void register_pool(py::module_& m);
 
 PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     m.doc() = "Compiled kernels of npkernels (internal: call the npkernels package).";
+    register_conv(m);
     register_detection(m);
     register_metrics(m);
     register_neighbors(m);

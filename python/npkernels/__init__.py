@@ -7,19 +7,10 @@ its anchor library (named in its docstring) and has a readable NumPy twin in
 
 from __future__ import annotations
 
-from . import detection, metrics, neighbors, norm, pool, reference
+from . import conv, detection, metrics, neighbors, norm, pool, reference
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._warnings import UndefinedMetricWarning
-from .detection import (
-    batched_nms,
-    batched_soft_nms,
-    box_area,
-    box_iou,
-    generalized_box_iou,
-    generalized_box_iou_loss,
-    nms,
-    soft_nms,
-)
+from .conv import col2im, conv2d, conv2d_backward, conv_transpose2d, im2col
 from .detection import (
     batched_nms,
     batched_soft_nms,
@@ -50,7 +41,7 @@ from .pool import (
 __version__ = "0.1.0"
 
 # The kernel families; every public name of each is also a top-level name.
-FAMILIES = (detection, metrics, neighbors, norm, pool)
+FAMILIES = (conv, detection, metrics, neighbors, norm, pool)
 
 __all__ = sorted(
     {

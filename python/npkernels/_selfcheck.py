@@ -93,11 +93,15 @@ def _flat(x: Any) -> list[np.ndarray]:
     return [np.asarray(x, dtype=np.float64)]
 
 
-def _max_errors(actual: Any, expected: Any, scale: float = 0.0) -> tuple[float, float]:
+def _max_errors(
+    actual: Any, expected: Any, scale: float = 0.0, normwise: bool = False
+) -> tuple[float, float]:
     """Max absolute and relative error over every array of two results (NaN == NaN).
 
-    Errors are relative to ``max(|expected|, scale)``: ``scale`` is the magnitude
-    below which values count as zero (0 = purely relative).
+    The relative error is per element, against ``max(|expected|, scale)`` (``scale``:
+    the magnitude below which values count as zero; 0 = purely relative), or with
+    ``normwise`` the max absolute error of an array over its max magnitude (for sums
+    in a BLAS order, where an output near zero says nothing about the rounding).
     """
     worst_abs = worst_rel = 0.0
     got, want = _flat(actual), _flat(expected)
@@ -113,8 +117,9 @@ def _max_errors(actual: Any, expected: Any, scale: float = 0.0) -> tuple[float, 
             diff = np.abs(a[ok] - b[ok])
         diff[a[ok] == b[ok]] = 0.0  # infinities equal to themselves
         worst_abs = max(worst_abs, float(diff.max()))
+        magnitude = np.abs(b[ok]).max() if normwise else np.abs(b[ok])
         floor = max(scale, 1e-300)
-        worst_rel = max(worst_rel, float((diff / np.maximum(np.abs(b[ok]), floor)).max()))
+        worst_rel = max(worst_rel, float((diff / np.maximum(magnitude, floor)).max()))
     return worst_abs, worst_rel
 
 
@@ -129,7 +134,7 @@ def _run_case(case: Case, index: int, total: int, repeats: int, budget: float) -
     result, ms = _timed(case.run, inputs, repeats, budget)
     _progress(f"{tag}: reference")
     expected, ref_ms = _timed(case.reference, inputs, repeats, budget)
-    abs_err, rel_err = _max_errors(result, expected, case.scale)
+    abs_err, rel_err = _max_errors(result, expected, case.scale, case.normwise)
     row: dict[str, Any] = {
         "kernel": case.kernel,
         "size": case.size,
@@ -149,7 +154,7 @@ def _run_case(case: Case, index: int, total: int, repeats: int, budget: float) -
             continue
         _progress(f"{tag}: {name}")
         anchor_result, anchor_ms = _timed(anchor, inputs, repeats, budget)
-        anchor_rel = _max_errors(result, anchor_result, case.scale)[1]
+        anchor_rel = _max_errors(result, anchor_result, case.scale, case.normwise)[1]
         row["anchors"][name] = {
             "ms": anchor_ms,
             "speedup": anchor_ms / ms,

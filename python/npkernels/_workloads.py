@@ -9,6 +9,7 @@ __all__ = [
     "random_binary_scores",
     "random_boxes",
     "random_clustered_boxes",
+    "random_conv_problem",
     "random_labels",
     "random_points",
 ]
@@ -88,3 +89,20 @@ def random_clustered_boxes(
     if n_classes is None:
         return boxes, scores
     return boxes, scores, rng.integers(0, n_classes, n)
+def random_conv_problem(
+    rng: np.random.Generator,
+    n: int, c: int, h: int, w: int, o: int, k: int, stride: int = 1, padding: int = 0,
+    *,
+    dtype: DTypeLike = np.float32,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A convolution layer's x (N, C, H, W), weight (O, C, k, k) and grad_output.
+
+    Activations are standard normal; the weights have He-like scale
+    ``1/sqrt(C*k*k)``, so outputs and gradients stay of order one.
+    """
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32).astype(dtype)
+    weight = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(dtype)
+    ho = (h + 2 * padding - k) // stride + 1
+    wo = (w + 2 * padding - k) // stride + 1
+    dy = rng.standard_normal((n, o, ho, wo), dtype=np.float32).astype(dtype)
+    return x, weight, dy

@@ -79,6 +79,42 @@ void parallel_dynamic(std::int64_t parts, int n_threads, Fn&& fn) {
 #endif
 }
 
+// The number of threads parallel_dynamic_with_worker(parts, n_threads, ...)
+// runs: size per-thread scratch with it, before the parallel region.
+inline int dynamic_workers(std::int64_t parts, int n_threads) {
+    return static_cast<int>(std::max<std::int64_t>(
+        1, std::min<std::int64_t>(std::max(n_threads, 1), parts)));
+}
+
+// parallel_dynamic, with fn(part, worker) also told which of the
+// dynamic_workers(parts, n_threads) threads runs it (0-based), so that it can
+// use that thread's scratch. Which worker runs a part must not change what the
+// part computes.
+template <class Fn>
+void parallel_dynamic_with_worker(std::int64_t parts, int n_threads, Fn&& fn) {
+    const int threads = dynamic_workers(parts, n_threads);
+    if(threads <= 1) {
+        for(std::int64_t p = 0; p < parts; ++p) {
+            fn(p, 0);
+        }
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        const int worker = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+        for(std::int64_t p = 0; p < parts; ++p) {
+            fn(p, worker);
+        }
+    }
+#else
+    for(std::int64_t p = 0; p < parts; ++p) {
+        fn(p, 0);
+    }
+#endif
+}
+
 // Calls fn(begin, end) on one contiguous block of [0, n) per thread used.
 template <class Fn>
 void parallel_for(std::int64_t n, std::int64_t grain, int n_threads, Fn&& fn) {

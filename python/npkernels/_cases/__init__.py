@@ -8,7 +8,7 @@ own module here; add the module's cases to ``CASES``.
 
 from __future__ import annotations
 
-from . import detection, metrics, neighbors, pool
+from . import conv, detection, metrics, neighbors, pool
 from .base import Case
 
 __all__ = ["CASES", "Case"]
@@ -19,4 +19,5 @@ CASES: list[Case] = [
     *pool.norm_cases(),
     *neighbors.cases(),
     *detection.cases(),
+    *conv.cases(),
 ]

@@ -28,6 +28,7 @@ class Case:
     anchors: dict[str, Loader] = field(default_factory=dict)
     tolerance: float = 1e-12  # max relative error against the reference and anchors
     scale: float = 0.0  # errors are relative to max(|expected|, scale): 0 = purely relative
+    normwise: bool = False  # relative to each array's max magnitude, not per element
     quick: bool = False  # part of ``--quick``
 
 

@@ -6,7 +6,8 @@ computes in the same dtype, so the tests can hold the compiled kernels to it.
 
 from __future__ import annotations
 
-from . import detection, metrics, neighbors, norm, pool
+from . import conv, detection, metrics, neighbors, norm, pool
+from .conv import col2im, conv2d, conv2d_backward, conv_transpose2d, im2col
 from .detection import (
     batched_nms,
     batched_soft_nms,
@@ -34,4 +35,4 @@ from .pool import (
     spatial_pyramid_pool,
 )
 
-__all__ = sorted(name for family in (detection, metrics, neighbors, norm, pool) for name in family.__all__)
+__all__ = sorted(name for family in (conv, detection, metrics, neighbors, norm, pool) for name in family.__all__)
