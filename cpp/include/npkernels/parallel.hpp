@@ -78,6 +78,40 @@ void parallel_dynamic(std::int64_t parts, int n_threads, Fn&& fn) {
 #endif
 }
 
+// How many threads parallel_dynamic_workers uses for `parts` parts: at least 1.
+inline int dynamic_workers(std::int64_t parts, int n_threads) {
+    return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(std::max(n_threads, 1), parts)));
+}
+
+// As parallel_dynamic, but calls fn(part, worker) where worker, in
+// [0, dynamic_workers(parts, n_threads)), names the calling thread: a kernel
+// allocates one scratch buffer per worker before the region (so no allocation
+// happens inside it) and each call uses its worker's buffer.
+template <class Fn>
+void parallel_dynamic_workers(std::int64_t parts, int n_threads, Fn&& fn) {
+    const int threads = dynamic_workers(parts, n_threads);
+    if(threads <= 1) {
+        for(std::int64_t p = 0; p < parts; ++p) {
+            fn(p, 0);
+        }
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        const int worker = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+        for(std::int64_t p = 0; p < parts; ++p) {
+            fn(p, worker);
+        }
+    }
+#else
+    for(std::int64_t p = 0; p < parts; ++p) {
+        fn(p, 0);
+    }
+#endif
+}
+
 // Calls fn(begin, end) on one contiguous block of [0, n) per thread used.
 template <class Fn>
 void parallel_for(std::int64_t n, std::int64_t grain, int n_threads, Fn&& fn) {

@@ -6,6 +6,16 @@ computes in the same dtype, so the tests can hold the compiled kernels to it.
 
 from __future__ import annotations
 
+from .detection import roi_align, roi_align_backward, roi_pool, roi_pool_backward
 from .metrics import average_precision_score, rankdata, roc_auc_score, roc_curve
 
-__all__ = ["average_precision_score", "rankdata", "roc_auc_score", "roc_curve"]
+__all__ = [
+    "average_precision_score",
+    "rankdata",
+    "roc_auc_score",
+    "roc_curve",
+    "roi_align",
+    "roi_align_backward",
+    "roi_pool",
+    "roi_pool_backward",
+]

@@ -1,0 +1,156 @@
+#pragma once
+// ROI Pool forward and backward, exactly torchvision's C++ CPU kernel
+// (roi_pool_kernel.cpp): coordinates rounded half away from zero, integer
+// bins, strict '>' max (NaN never wins), -FLT_MAX start for a non-empty bin.
+// The forward runs ROIs in parallel and scans each channel's bins together
+// (cache-friendly); the backward runs channel blocks in parallel, each plane
+// receiving the ROIs in order, as torchvision's serial loop does.
+
+#include "npkernels/buffer.hpp"
+#include "npkernels/detection/roi_common.hpp"
+#include "npkernels/parallel.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+
+namespace npk::detection {
+
+// round(v) as torchvision's int, clamped to +-2^40 so that no later integer
+// sum overflows (torchvision's int overflows there; any map is far smaller).
+template <class T>
+std::int64_t rounded_coord(T v) {
+    const double r = static_cast<double>(std::round(v));
+    const double limit = 1099511627776.0; // 2^40
+    return static_cast<std::int64_t>(std::min(std::max(r, -limit), limit));
+}
+
+// [begin, end) pixel ranges of every bin along one axis of one ROI.
+template <class T>
+void roi_pool_bins(std::int64_t start, std::int64_t roi_size, std::int64_t pooled,
+                   std::int64_t size, std::int64_t* begin, std::int64_t* end) {
+    const T bin = static_cast<T>(roi_size) / static_cast<T>(pooled);
+    for(std::int64_t p = 0; p < pooled; ++p) {
+        const auto lo = static_cast<std::int64_t>(std::floor(static_cast<T>(p) * bin));
+        const auto hi = static_cast<std::int64_t>(std::ceil(static_cast<T>(p + 1) * bin));
+        begin[p]      = std::min(std::max(lo + start, std::int64_t(0)), size);
+        end[p]        = std::min(std::max(hi + start, std::int64_t(0)), size);
+    }
+}
+
+// output and argmax (K, C, PH, PW) from input (N, C, H, W) and rois (K, 5),
+// which find_bad_roi must have accepted for N. argmax is the flat index into
+// the H x W plane, -1 for an empty bin or one where nothing beat -FLT_MAX.
+template <class T>
+void roi_pool_forward(const T* input, std::int64_t channels, std::int64_t height,
+                      std::int64_t width, const T* rois, std::int64_t k, T spatial_scale,
+                      std::int64_t pooled_h, std::int64_t pooled_w, T* output,
+                      std::int64_t* argmax, int n_threads) {
+    const std::int64_t bins = pooled_h * pooled_w;
+    if(k == 0 || channels == 0 || bins == 0) {
+        return;
+    }
+    const std::int64_t plane = height * width;
+    const int workers        = dynamic_workers(k, n_threads);
+    const std::int64_t span  = 2 * (pooled_h + pooled_w);
+    auto bounds              = uninitialized_buffer<std::int64_t>(span * workers);
+    parallel_dynamic_workers(k, n_threads, [&](std::int64_t r, int worker) {
+        const T* roi = rois + 5 * r;
+        const std::int64_t batch   = roi_batch(roi);
+        const std::int64_t start_w = rounded_coord(roi[1] * spatial_scale);
+        const std::int64_t start_h = rounded_coord(roi[2] * spatial_scale);
+        const std::int64_t end_w   = rounded_coord(roi[3] * spatial_scale);
+        const std::int64_t end_h   = rounded_coord(roi[4] * spatial_scale);
+        // torchvision: "Force malformed ROIs to be 1x1" (note the +1)
+        const std::int64_t roi_w = std::max<std::int64_t>(end_w - start_w + 1, 1);
+        const std::int64_t roi_h = std::max<std::int64_t>(end_h - start_h + 1, 1);
+        std::int64_t* h_begin    = bounds.get() + span * worker;
+        std::int64_t* h_end      = h_begin + pooled_h;
+        std::int64_t* w_begin    = h_end + pooled_h;
+        std::int64_t* w_end      = w_begin + pooled_w;
+        roi_pool_bins<T>(start_h, roi_h, pooled_h, height, h_begin, h_end);
+        roi_pool_bins<T>(start_w, roi_w, pooled_w, width, w_begin, w_end);
+        for(std::int64_t c = 0; c < channels; ++c) {
+            const T* in       = input + (batch * channels + c) * plane;
+            T* out            = output + (r * channels + c) * bins;
+            std::int64_t* arg = argmax + (r * channels + c) * bins;
+            for(std::int64_t ph = 0; ph < pooled_h; ++ph) {
+                for(std::int64_t pw = 0; pw < pooled_w; ++pw) {
+                    const bool empty = h_end[ph] <= h_begin[ph] || w_end[pw] <= w_begin[pw];
+                    T best           = empty ? T(0) : static_cast<T>(-FLT_MAX);
+                    std::int64_t at  = -1;
+                    for(std::int64_t h = h_begin[ph]; h < h_end[ph]; ++h) {
+                        const T* row = in + h * width;
+                        for(std::int64_t w = w_begin[pw]; w < w_end[pw]; ++w) {
+                            if(row[w] > best) { // strict: the first maximum wins, NaN never
+                                best = row[w];
+                                at   = h * width + w;
+                            }
+                        }
+                    }
+                    out[ph * pooled_w + pw] = best;
+                    arg[ph * pooled_w + pw] = at;
+                }
+            }
+        }
+    });
+}
+
+// First argmax entry outside [-1, plane), or -1 (so the backward never writes
+// outside a plane). Fixed parts, first bad position of the first part with one.
+inline std::int64_t find_bad_argmax(const std::int64_t* argmax, std::int64_t n,
+                                    std::int64_t plane, int n_threads) {
+    const std::int64_t parts = std::max<std::int64_t>(1, std::min<std::int64_t>(64, n / 65536));
+    auto first               = uninitialized_buffer<std::int64_t>(parts);
+    parallel_parts(parts, n_threads, [&](std::int64_t part) {
+        const Range r = part_range(n, part, parts);
+        first[part]   = -1;
+        for(std::int64_t i = r.begin; i < r.end; ++i) {
+            if(argmax[i] < -1 || argmax[i] >= plane) {
+                first[part] = i;
+                break;
+            }
+        }
+    });
+    for(std::int64_t part = 0; part < parts; ++part) {
+        if(first[part] >= 0) {
+            return first[part];
+        }
+    }
+    return -1;
+}
+
+// grad_input (N, C, H, W): grad_input[batch, c, argmax] += grad_output for
+// every bin with argmax != -1, ROIs in order.
+template <class T>
+void roi_pool_backward(const T* grad_output, const std::int64_t* argmax, const T* rois,
+                       std::int64_t k, std::int64_t batch, std::int64_t channels,
+                       std::int64_t height, std::int64_t width, std::int64_t bins, T* grad_input,
+                       int n_threads) {
+    const std::int64_t plane  = height * width;
+    const std::int64_t blocks = channel_blocks(channels, n_threads);
+    parallel_dynamic(blocks, n_threads, [&](std::int64_t block) {
+        const Range ch = part_range(channels, block, blocks);
+        for(std::int64_t n = 0; n < batch; ++n) {
+            T* g = grad_input + (n * channels + ch.begin) * plane;
+            std::fill(g, g + (ch.end - ch.begin) * plane, T(0));
+        }
+        for(std::int64_t r = 0; r < k; ++r) {
+            const std::int64_t b = roi_batch(rois + 5 * r);
+            for(std::int64_t c = ch.begin; c < ch.end; ++c) {
+                T* gi                   = grad_input + (b * channels + c) * plane;
+                const T* go             = grad_output + (r * channels + c) * bins;
+                const std::int64_t* arg = argmax + (r * channels + c) * bins;
+                for(std::int64_t i = 0; i < bins; ++i) {
+                    if(arg[i] != -1) {
+                        gi[arg[i]] += go[i];
+                    }
+                }
+            }
+        }
+    });
+}
+
+} // namespace npk::detection
