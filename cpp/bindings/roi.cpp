@@ -53,7 +53,7 @@ py::array roi_align(const py::array& input, const py::array& rois, double spatia
         T* po       = out.mutable_data();
         {
             const py::gil_scoped_release release; // only raw pointers from here on
-            det::roi_align_forward(px, c, h, w, pr, k, static_cast<T>(spatial_scale), p, po,
+            det::roi_align_forward(px, x.shape(0), c, h, w, pr, k, static_cast<T>(spatial_scale), p, po,
                                    n_threads);
         }
         return out;
@@ -111,7 +111,7 @@ py::tuple roi_pool(const py::array& input, const py::array& rois, double spatial
         std::int64_t* pa  = arg.mutable_data();
         {
             const py::gil_scoped_release release;
-            det::roi_pool_forward(px, c, h, w, pr, k, static_cast<T>(spatial_scale), pooled_h,
+            det::roi_pool_forward(px, x.shape(0), c, h, w, pr, k, static_cast<T>(spatial_scale), pooled_h,
                                   pooled_w, po, pa, n_threads);
         }
         return py::make_tuple(out, arg);

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 
 namespace npk::detection {
 
@@ -175,13 +176,15 @@ struct Tap4 {
 // Per-thread scratch: axis samples and the 2-D tap table of one ROI.
 template <class T>
 struct RoiAlignScratch {
-    std::int64_t max_y = 0, max_x = 0, max_taps = 0;
+    std::int64_t max_y = 0, max_x = 0, max_taps = 0, total_taps = 0;
     Buffer<AxisSample<T>> ys, xs;
     Buffer<std::int64_t> y_first, x_first, bin_first;
     Buffer<unsigned char> y_partial, x_partial;
     Buffer<Tap4<T>> taps;
+    Buffer<T> acc; // one bin's values or gradients over the channels (channels-last path)
 
-    void allocate(const RoiAlignParams& p) {
+    void allocate(const RoiAlignParams& p, std::int64_t channels) {
+        acc       = uninitialized_buffer<T>(channels);
         ys        = uninitialized_buffer<AxisSample<T>>(max_y);
         xs        = uninitialized_buffer<AxisSample<T>>(max_x);
         y_first   = uninitialized_buffer<std::int64_t>(p.pooled_h + 1);
@@ -215,6 +218,7 @@ RoiAlignScratch<T> roi_align_scratch_sizes(const T* rois, std::int64_t k, std::i
         s.max_y    = std::max(s.max_y, ny);
         s.max_x    = std::max(s.max_x, nx);
         s.max_taps = std::max(s.max_taps, ny * nx);
+        s.total_taps += ny * nx;
     }
     return s;
 }
@@ -252,25 +256,118 @@ void roi_align_taps(const RoiAlignBox<T>& b, std::int64_t height, std::int64_t w
     s.bin_first[p.pooled_h * p.pooled_w] = n;
 }
 
-// output (K, C, PH, PW) from input (N, C, H, W) and rois (K, 5), which
-// find_bad_roi must have accepted for N.
+// One scratch per worker, each sized for the largest ROI.
 template <class T>
-void roi_align_forward(const T* input, std::int64_t channels, std::int64_t height,
-                       std::int64_t width, const T* rois, std::int64_t k, T spatial_scale,
-                       const RoiAlignParams& p, T* output, int n_threads) {
+std::unique_ptr<RoiAlignScratch<T>[]> roi_align_workers(const RoiAlignScratch<T>& sizes, int workers,
+                                                       const RoiAlignParams& p,
+                                                       std::int64_t channels) {
+    auto scratch = std::unique_ptr<RoiAlignScratch<T>[]>(new RoiAlignScratch<T>[workers]);
+    for(int w = 0; w < workers; ++w) {
+        scratch[w].max_y    = sizes.max_y;
+        scratch[w].max_x    = sizes.max_x;
+        scratch[w].max_taps = sizes.max_taps;
+        scratch[w].allocate(p, channels);
+    }
+    return scratch;
+}
+
+// acc[c] += w1 a[c] + w2 b[c] + w3 d[c] + w4 e[c] over a run of channels:
+// torchvision's per-sample expression, lane by lane (vectorises).
+template <class T>
+void add_tap(T* __restrict acc, const T* __restrict a, const T* __restrict b,
+             const T* __restrict d, const T* __restrict e, T w1, T w2, T w3, T w4,
+             std::int64_t n) {
+    for(std::int64_t c = 0; c < n; ++c) {
+        acc[c] += w1 * a[c] + w2 * b[c] + w3 * d[c] + w4 * e[c];
+    }
+}
+
+// The forward on one ROI, planes in NCHW: per channel, per bin, its taps.
+template <class T>
+void roi_align_roi_nchw(const T* input, std::int64_t channels, std::int64_t plane,
+                        const RoiAlignBox<T>& b, const RoiAlignParams& p, T count,
+                        const RoiAlignScratch<T>& s, T* out_roi) {
+    const std::int64_t bins   = p.pooled_h * p.pooled_w;
+    const Tap4<T>* taps       = s.taps.get();
+    const std::int64_t* first = s.bin_first.get();
+    for(std::int64_t c = 0; c < channels; ++c) {
+        const T* in = input + (b.batch * channels + c) * plane;
+        T* out      = out_roi + c * bins;
+        for(std::int64_t ph = 0; ph < p.pooled_h; ++ph) {
+            for(std::int64_t pw = 0; pw < p.pooled_w; ++pw) {
+                const std::int64_t bin = ph * p.pooled_w + pw;
+                T acc                  = T(0);
+                for(std::int64_t t = first[bin]; t < first[bin + 1]; ++t) {
+                    const Tap4<T>& q = taps[t];
+                    acc += q.w1 * in[q.pos1] + q.w2 * in[q.pos2] + q.w3 * in[q.pos3]
+                           + q.w4 * in[q.pos4];
+                }
+                // torchvision multiplies an out-of-map sample's zero weights by the
+                // plane's first pixel: NaN or inf there makes the bin NaN. One such
+                // term gives the same bits as torchvision's several.
+                if((s.y_partial[ph] | s.x_partial[pw]) != 0 && plane > 0) {
+                    acc += T(0) * in[0];
+                }
+                out[bin] = acc / count;
+            }
+        }
+    }
+}
+
+// The same on a channels-last copy (N, H, W, C): per bin, per tap, all
+// channels at once. Every output still sums its samples in torchvision's order.
+template <class T>
+void roi_align_roi_nhwc(const T* input, std::int64_t channels, std::int64_t plane,
+                        const RoiAlignBox<T>& b, const RoiAlignParams& p, T count,
+                        RoiAlignScratch<T>& s, T* out_roi) {
+    const std::int64_t bins   = p.pooled_h * p.pooled_w;
+    const Tap4<T>* taps       = s.taps.get();
+    const std::int64_t* first = s.bin_first.get();
+    const T* img              = input + b.batch * plane * channels;
+    T* acc                    = s.acc.get();
+    for(std::int64_t ph = 0; ph < p.pooled_h; ++ph) {
+        for(std::int64_t pw = 0; pw < p.pooled_w; ++pw) {
+            const std::int64_t bin = ph * p.pooled_w + pw;
+            std::fill(acc, acc + channels, T(0));
+            for(std::int64_t t = first[bin]; t < first[bin + 1]; ++t) {
+                const Tap4<T>& q = taps[t];
+                add_tap(acc, img + q.pos1 * channels, img + q.pos2 * channels,
+                        img + q.pos3 * channels, img + q.pos4 * channels, q.w1, q.w2, q.w3, q.w4,
+                        channels);
+            }
+            if((s.y_partial[ph] | s.x_partial[pw]) != 0 && plane > 0) { // see the NCHW path
+                for(std::int64_t c = 0; c < channels; ++c) {
+                    acc[c] += T(0) * img[c];
+                }
+            }
+            for(std::int64_t c = 0; c < channels; ++c) {
+                out_roi[c * bins + bin] = acc[c] / count;
+            }
+        }
+    }
+}
+
+// output (K, C, PH, PW) from input (N, C, H, W) and rois (K, 5), which
+// find_bad_roi must have accepted for N. When the taps cover the maps several
+// times over, works on a channels-last copy of the input (N * C * H * W more
+// memory); both paths give the same bits.
+template <class T>
+void roi_align_forward(const T* input, std::int64_t batch, std::int64_t channels,
+                       std::int64_t height, std::int64_t width, const T* rois, std::int64_t k,
+                       T spatial_scale, const RoiAlignParams& p, T* output, int n_threads) {
     const std::int64_t bins = p.pooled_h * p.pooled_w;
     if(k == 0 || channels == 0 || bins == 0) {
         return;
     }
     const std::int64_t plane = height * width;
     const int workers        = dynamic_workers(k, n_threads);
-    auto sizes = roi_align_scratch_sizes(rois, k, height, width, spatial_scale, p);
-    auto scratch = std::unique_ptr<RoiAlignScratch<T>[]>(new RoiAlignScratch<T>[workers]);
-    for(int w = 0; w < workers; ++w) {
-        scratch[w].max_y    = sizes.max_y;
-        scratch[w].max_x    = sizes.max_x;
-        scratch[w].max_taps = sizes.max_taps;
-        scratch[w].allocate(p);
+    const auto sizes   = roi_align_scratch_sizes(rois, k, height, width, spatial_scale, p);
+    auto scratch       = roi_align_workers(sizes, workers, p, channels);
+    const bool nhwc    = prefer_channels_last(sizes.total_taps, batch, channels, plane);
+    Buffer<T> last;
+    if(nhwc) {
+        last = uninitialized_buffer<T>(batch * plane * channels);
+        to_channels_last(input, batch, channels, plane, last.get(), n_threads);
     }
     parallel_dynamic_workers(k, n_threads, [&](std::int64_t r, int worker) {
         RoiAlignScratch<T>& s  = scratch[worker];
@@ -281,38 +378,19 @@ void roi_align_forward(const T* input, std::int64_t channels, std::int64_t heigh
             return;
         }
         roi_align_taps(b, height, width, p, s);
-        const T count             = static_cast<T>(std::max<std::int64_t>(b.grid_h * b.grid_w, 1));
-        const Tap4<T>* taps       = s.taps.get();
-        const std::int64_t* first = s.bin_first.get();
-        const unsigned char* yp   = s.y_partial.get();
-        const unsigned char* xp   = s.x_partial.get();
-        for(std::int64_t c = 0; c < channels; ++c) {
-            const T* in = input + (b.batch * channels + c) * plane;
-            T* out      = out_roi + c * bins;
-            for(std::int64_t ph = 0; ph < p.pooled_h; ++ph) {
-                for(std::int64_t pw = 0; pw < p.pooled_w; ++pw) {
-                    const std::int64_t bin = ph * p.pooled_w + pw;
-                    T acc                  = T(0);
-                    for(std::int64_t t = first[bin]; t < first[bin + 1]; ++t) {
-                        const Tap4<T>& q = taps[t];
-                        acc += q.w1 * in[q.pos1] + q.w2 * in[q.pos2] + q.w3 * in[q.pos3]
-                               + q.w4 * in[q.pos4];
-                    }
-                    // torchvision multiplies an out-of-map sample's zero weights by the
-                    // plane's first pixel: NaN or inf there makes the bin NaN. One such
-                    // term gives the same bits as torchvision's several.
-                    if((yp[ph] | xp[pw]) != 0 && plane > 0) {
-                        acc += T(0) * in[0];
-                    }
-                    out[bin] = acc / count;
-                }
-            }
+        const T count = static_cast<T>(std::max<std::int64_t>(b.grid_h * b.grid_w, 1));
+        if(nhwc) {
+            roi_align_roi_nhwc(last.get(), channels, plane, b, p, count, s, out_roi);
+        } else {
+            roi_align_roi_nchw(input, channels, plane, b, p, count, s, out_roi);
         }
     });
 }
 
 // grad_input (N, C, H, W) from grad_output (K, C, PH, PW): every sample sends
-// (g * w) / count to its four pixels, in torchvision's order.
+// (g * w) / count to its four pixels, in torchvision's order. Channel blocks
+// run in parallel; with many taps the sums go to a channels-last buffer
+// (vectorised over each block's channels), transposed into grad_input at the end.
 template <class T>
 void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std::int64_t batch,
                         std::int64_t channels, std::int64_t height, std::int64_t width,
@@ -325,23 +403,32 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
     if(bins > 0) {
         sizes = roi_align_scratch_sizes(rois, k, height, width, spatial_scale, p);
     }
-    auto scratch = std::unique_ptr<RoiAlignScratch<T>[]>(new RoiAlignScratch<T>[workers]);
-    for(int w = 0; w < workers; ++w) {
-        scratch[w].max_y    = sizes.max_y;
-        scratch[w].max_x    = sizes.max_x;
-        scratch[w].max_taps = sizes.max_taps;
-        scratch[w].allocate(p);
+    auto scratch    = roi_align_workers(sizes, workers, p, channels);
+    const bool nhwc = prefer_channels_last(sizes.total_taps, batch, channels, plane);
+    Buffer<T> last;
+    if(nhwc) {
+        last = uninitialized_buffer<T>(batch * plane * channels);
     }
+    T* target = nhwc ? last.get() : grad_input;
     parallel_dynamic_workers(blocks, n_threads, [&](std::int64_t block, int worker) {
-        const Range ch = part_range(channels, block, blocks);
+        const Range ch       = part_range(channels, block, blocks);
+        const std::int64_t m = ch.end - ch.begin;
         for(std::int64_t n = 0; n < batch; ++n) {
-            T* g = grad_input + (n * channels + ch.begin) * plane;
-            std::fill(g, g + (ch.end - ch.begin) * plane, T(0));
+            if(nhwc) {
+                for(std::int64_t q = 0; q < plane; ++q) {
+                    T* g = target + (n * plane + q) * channels + ch.begin;
+                    std::fill(g, g + m, T(0));
+                }
+            } else {
+                T* g = target + (n * channels + ch.begin) * plane;
+                std::fill(g, g + m * plane, T(0));
+            }
         }
         if(bins == 0) {
             return;
         }
         RoiAlignScratch<T>& s = scratch[worker];
+        T* gvec               = s.acc.get();
         for(std::int64_t r = 0; r < k; ++r) {
             const RoiAlignBox<T> b = roi_align_box(rois + 5 * r, spatial_scale, p);
             if(b.grid_h == 0) {
@@ -351,8 +438,32 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
             const T count             = static_cast<T>(b.grid_h * b.grid_w);
             const Tap4<T>* taps       = s.taps.get();
             const std::int64_t* first = s.bin_first.get();
+            if(nhwc) {
+                T* img = target + b.batch * plane * channels + ch.begin;
+                for(std::int64_t bin = 0; bin < bins; ++bin) {
+                    for(std::int64_t c = 0; c < m; ++c) {
+                        gvec[c] = grad_output[(r * channels + ch.begin + c) * bins + bin];
+                    }
+                    for(std::int64_t t = first[bin]; t < first[bin + 1]; ++t) {
+                        const Tap4<T>& q = taps[t];
+                        // the four pixels may coincide at the border: no __restrict here
+                        T* g1 = img + q.pos1 * channels;
+                        T* g2 = img + q.pos2 * channels;
+                        T* g3 = img + q.pos3 * channels;
+                        T* g4 = img + q.pos4 * channels;
+                        for(std::int64_t c = 0; c < m; ++c) {
+                            const T gb = gvec[c];
+                            g1[c] += gb * q.w1 / count;
+                            g2[c] += gb * q.w2 / count;
+                            g3[c] += gb * q.w3 / count;
+                            g4[c] += gb * q.w4 / count;
+                        }
+                    }
+                }
+                continue;
+            }
             for(std::int64_t c = ch.begin; c < ch.end; ++c) {
-                T* gi       = grad_input + (b.batch * channels + c) * plane;
+                T* gi       = target + (b.batch * channels + c) * plane;
                 const T* go = grad_output + (r * channels + c) * bins;
                 for(std::int64_t bin = 0; bin < bins; ++bin) {
                     const T gb = go[bin];
@@ -367,6 +478,9 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
             }
         }
     });
+    if(nhwc) {
+        from_channels_last(last.get(), batch, channels, plane, grad_input, n_threads);
+    }
 }
 
 } // namespace npk::detection

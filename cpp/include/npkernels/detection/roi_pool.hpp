@@ -14,7 +14,9 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <type_traits>
 
 namespace npk::detection {
 
@@ -40,13 +42,66 @@ void roi_pool_bins(std::int64_t start, std::int64_t roi_size, std::int64_t poole
     }
 }
 
+// The ROI's geometry: rounded start, size (torchvision: "Force malformed ROIs
+// to be 1x1", note the +1) and the bins' pixel ranges.
+template <class T>
+void roi_pool_geometry(const T* roi, T spatial_scale, std::int64_t pooled_h, std::int64_t pooled_w,
+                       std::int64_t height, std::int64_t width, std::int64_t* bounds) {
+    const std::int64_t start_w = rounded_coord(roi[1] * spatial_scale);
+    const std::int64_t start_h = rounded_coord(roi[2] * spatial_scale);
+    const std::int64_t end_w   = rounded_coord(roi[3] * spatial_scale);
+    const std::int64_t end_h   = rounded_coord(roi[4] * spatial_scale);
+    const std::int64_t roi_w   = std::max<std::int64_t>(end_w - start_w + 1, 1);
+    const std::int64_t roi_h   = std::max<std::int64_t>(end_h - start_h + 1, 1);
+    std::int64_t* h_begin      = bounds;
+    std::int64_t* h_end        = h_begin + pooled_h;
+    std::int64_t* w_begin      = h_end + pooled_h;
+    std::int64_t* w_end        = w_begin + pooled_w;
+    roi_pool_bins<T>(start_h, roi_h, pooled_h, height, h_begin, h_end);
+    roi_pool_bins<T>(start_w, roi_w, pooled_w, width, w_begin, w_end);
+}
+
+// Pixels one channel's scan reads for this ROI.
+inline std::int64_t roi_pool_area(const std::int64_t* bounds, std::int64_t pooled_h,
+                                  std::int64_t pooled_w) {
+    std::int64_t rows = 0, cols = 0;
+    for(std::int64_t i = 0; i < pooled_h; ++i) {
+        rows += std::max<std::int64_t>(0, bounds[pooled_h + i] - bounds[i]);
+    }
+    for(std::int64_t i = 0; i < pooled_w; ++i) {
+        cols += std::max<std::int64_t>(0, bounds[2 * pooled_h + pooled_w + i] - bounds[2 * pooled_h + i]);
+    }
+    return rows * cols;
+}
+
+// A pixel index as wide as T, so that value and index lanes pair up and the
+// channel loop below vectorises (the float path needs H * W < 2^31).
+template <class T>
+using LaneIndex = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+
+// best/at over a run of channels of one pixel: strict '>' lane by lane, so
+// each channel keeps its first maximum and NaN never wins.
+template <class T>
+void pool_pixel(T* __restrict best, LaneIndex<T>* __restrict at, const T* __restrict v,
+                LaneIndex<T> index, std::int64_t n) {
+    using I = LaneIndex<T>;
+    for(std::int64_t c = 0; c < n; ++c) {
+        const T b = best[c], x = v[c];
+        const I mask = -static_cast<I>(x > b); // all ones where x wins (a select GCC vectorises)
+        best[c]      = x > b ? x : b;
+        at[c]        = (index & mask) | (at[c] & ~mask);
+    }
+}
+
 // output and argmax (K, C, PH, PW) from input (N, C, H, W) and rois (K, 5),
 // which find_bad_roi must have accepted for N. argmax is the flat index into
 // the H x W plane, -1 for an empty bin or one where nothing beat -FLT_MAX.
+// When the bins cover the maps several times over, scans a channels-last copy
+// (all channels of a pixel at once); both paths give the same bits.
 template <class T>
-void roi_pool_forward(const T* input, std::int64_t channels, std::int64_t height,
-                      std::int64_t width, const T* rois, std::int64_t k, T spatial_scale,
-                      std::int64_t pooled_h, std::int64_t pooled_w, T* output,
+void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
+                      std::int64_t height, std::int64_t width, const T* rois, std::int64_t k,
+                      T spatial_scale, std::int64_t pooled_h, std::int64_t pooled_w, T* output,
                       std::int64_t* argmax, int n_threads) {
     const std::int64_t bins = pooled_h * pooled_w;
     if(k == 0 || channels == 0 || bins == 0) {
@@ -56,34 +111,68 @@ void roi_pool_forward(const T* input, std::int64_t channels, std::int64_t height
     const int workers        = dynamic_workers(k, n_threads);
     const std::int64_t span  = 2 * (pooled_h + pooled_w);
     auto bounds              = uninitialized_buffer<std::int64_t>(span * workers);
+    std::int64_t scanned     = 0;
+    for(std::int64_t r = 0; r < k; ++r) {
+        roi_pool_geometry(rois + 5 * r, spatial_scale, pooled_h, pooled_w, height, width,
+                          bounds.get());
+        scanned += roi_pool_area(bounds.get(), pooled_h, pooled_w);
+    }
+    const bool nhwc = prefer_channels_last(scanned / 4, batch, channels, plane)
+                      && plane <= std::numeric_limits<LaneIndex<T>>::max();
+    Buffer<T> last;
+    Buffer<T> best_all;
+    Buffer<LaneIndex<T>> at_all;
+    if(nhwc) {
+        last     = uninitialized_buffer<T>(batch * plane * channels);
+        best_all = uninitialized_buffer<T>(channels * workers);
+        at_all   = uninitialized_buffer<LaneIndex<T>>(channels * workers);
+        to_channels_last(input, batch, channels, plane, last.get(), n_threads);
+    }
+    const T lowest = static_cast<T>(-FLT_MAX);
     parallel_dynamic_workers(k, n_threads, [&](std::int64_t r, int worker) {
-        const T* roi = rois + 5 * r;
-        const std::int64_t batch   = roi_batch(roi);
-        const std::int64_t start_w = rounded_coord(roi[1] * spatial_scale);
-        const std::int64_t start_h = rounded_coord(roi[2] * spatial_scale);
-        const std::int64_t end_w   = rounded_coord(roi[3] * spatial_scale);
-        const std::int64_t end_h   = rounded_coord(roi[4] * spatial_scale);
-        // torchvision: "Force malformed ROIs to be 1x1" (note the +1)
-        const std::int64_t roi_w = std::max<std::int64_t>(end_w - start_w + 1, 1);
-        const std::int64_t roi_h = std::max<std::int64_t>(end_h - start_h + 1, 1);
-        std::int64_t* h_begin    = bounds.get() + span * worker;
-        std::int64_t* h_end      = h_begin + pooled_h;
-        std::int64_t* w_begin    = h_end + pooled_h;
-        std::int64_t* w_end      = w_begin + pooled_w;
-        roi_pool_bins<T>(start_h, roi_h, pooled_h, height, h_begin, h_end);
-        roi_pool_bins<T>(start_w, roi_w, pooled_w, width, w_begin, w_end);
+        const T* roi         = rois + 5 * r;
+        const std::int64_t b = roi_batch(roi);
+        std::int64_t* hb     = bounds.get() + span * worker;
+        std::int64_t* he     = hb + pooled_h;
+        std::int64_t* wb     = he + pooled_h;
+        std::int64_t* we     = wb + pooled_w;
+        roi_pool_geometry(roi, spatial_scale, pooled_h, pooled_w, height, width, hb);
+        if(nhwc) {
+            const T* img     = last.get() + b * plane * channels;
+            T* best          = best_all.get() + channels * worker;
+            LaneIndex<T>* at = at_all.get() + channels * worker;
+            for(std::int64_t ph = 0; ph < pooled_h; ++ph) {
+                for(std::int64_t pw = 0; pw < pooled_w; ++pw) {
+                    const bool empty = he[ph] <= hb[ph] || we[pw] <= wb[pw];
+                    std::fill(best, best + channels, empty ? T(0) : lowest);
+                    std::fill(at, at + channels, LaneIndex<T>(-1));
+                    for(std::int64_t h = hb[ph]; h < he[ph]; ++h) {
+                        for(std::int64_t w = wb[pw]; w < we[pw]; ++w) {
+                            const auto index = static_cast<LaneIndex<T>>(h * width + w);
+                            pool_pixel(best, at, img + index * channels, index, channels);
+                        }
+                    }
+                    const std::int64_t bin = ph * pooled_w + pw;
+                    for(std::int64_t c = 0; c < channels; ++c) {
+                        output[(r * channels + c) * bins + bin] = best[c];
+                        argmax[(r * channels + c) * bins + bin] = at[c];
+                    }
+                }
+            }
+            return;
+        }
         for(std::int64_t c = 0; c < channels; ++c) {
-            const T* in       = input + (batch * channels + c) * plane;
+            const T* in       = input + (b * channels + c) * plane;
             T* out            = output + (r * channels + c) * bins;
             std::int64_t* arg = argmax + (r * channels + c) * bins;
             for(std::int64_t ph = 0; ph < pooled_h; ++ph) {
                 for(std::int64_t pw = 0; pw < pooled_w; ++pw) {
-                    const bool empty = h_end[ph] <= h_begin[ph] || w_end[pw] <= w_begin[pw];
-                    T best           = empty ? T(0) : static_cast<T>(-FLT_MAX);
+                    const bool empty = he[ph] <= hb[ph] || we[pw] <= wb[pw];
+                    T best           = empty ? T(0) : lowest;
                     std::int64_t at  = -1;
-                    for(std::int64_t h = h_begin[ph]; h < h_end[ph]; ++h) {
+                    for(std::int64_t h = hb[ph]; h < he[ph]; ++h) {
                         const T* row = in + h * width;
-                        for(std::int64_t w = w_begin[pw]; w < w_end[pw]; ++w) {
+                        for(std::int64_t w = wb[pw]; w < we[pw]; ++w) {
                             if(row[w] > best) { // strict: the first maximum wins, NaN never
                                 best = row[w];
                                 at   = h * width + w;
