@@ -9,7 +9,16 @@ import pytest
 import npkernels as nk
 from npkernels import _threads
 
-PUBLIC = ["rankdata", "roc_auc_score", "roc_curve", "average_precision_score"]
+PUBLIC = [
+    "rankdata",
+    "roc_auc_score",
+    "roc_curve",
+    "average_precision_score",
+    "roi_align",
+    "roi_align_backward",
+    "roi_pool",
+    "roi_pool_backward",
+]
 
 
 def _has_examples(module) -> bool:
@@ -18,7 +27,7 @@ def _has_examples(module) -> bool:
 
 @pytest.mark.parametrize(
     "module",
-    [nk.metrics] + ([_threads] if _has_examples(_threads) else []),
+    [nk.metrics, nk._roi] + ([_threads] if _has_examples(_threads) else []),
     ids=lambda m: m.__name__,
 )
 def test_examples_in_docstrings_run(module):
@@ -28,8 +37,8 @@ def test_examples_in_docstrings_run(module):
 
 
 @pytest.mark.parametrize("name", PUBLIC)
-def test_every_public_metric_has_a_passing_example(name):
-    func = getattr(nk.metrics, name)
+def test_every_public_function_has_a_passing_example(name):
+    func = getattr(nk, name)
     tests = doctest.DocTestFinder().find(func, name, globs={})
     examples = sum(len(t.examples) for t in tests)
     assert examples > 0, f"{name} has no Examples"

@@ -103,7 +103,7 @@ def roi_align(
     array([[[[2.5, 3.5],
              [6.5, 7.5]]]], dtype=float32)
     >>> nk.roi_align(x, [np.array([[0, 0, 2, 2]], np.float32)], 1, aligned=True)
-    array([[[[5.]]]], dtype=float32)
+    array([[[[2.5]]]], dtype=float32)
     """
     x = rules.feature_map(input, "input")
     a = rules.align_args(output_size, spatial_scale, sampling_ratio, aligned)

@@ -95,7 +95,7 @@ def roi_align(
     n, c, h, w = x.shape
     ph, pw = a.pooled
     out = np.zeros((r.shape[0], c, ph, pw), dtype=x.dtype)
-    if ph * pw == 0 or h * w == 0:
+    if out.size == 0 or h * w == 0:
         return out
     for k, roi in enumerate(r):
         taps = _align_taps(roi, x.shape, a.pooled, a, t)
@@ -104,13 +104,14 @@ def roi_align(
         pos, wt, _, count = taps
         plane = x[int(roi[0])].reshape(c, h * w)
         v = plane[:, pos]  # (C, PH, gh, PW, gw, 4)
-        term = wt[..., 0] * v[..., 0] + wt[..., 1] * v[..., 1] + wt[..., 2] * v[..., 2]
-        term = term + wt[..., 3] * v[..., 3]
-        term = term.transpose(0, 1, 3, 2, 4).reshape(c, ph, pw, -1)  # samples iy-major
-        acc = np.zeros((c, ph, pw), dtype=x.dtype)
-        for s in range(term.shape[-1]):
-            acc = acc + term[..., s]
-        out[k] = acc / t(max(count, 1))
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf propagate, as in C
+            term = wt[..., 0] * v[..., 0] + wt[..., 1] * v[..., 1] + wt[..., 2] * v[..., 2]
+            term = term + wt[..., 3] * v[..., 3]
+            term = term.transpose(0, 1, 3, 2, 4).reshape(c, ph, pw, -1)  # samples iy-major
+            acc = np.zeros((c, ph, pw), dtype=x.dtype)
+            for s in range(term.shape[-1]):
+                acc = acc + term[..., s]
+            out[k] = acc / t(max(count, 1))
     return out
 
 
@@ -144,11 +145,13 @@ def roi_align_backward(
         wt = wt.transpose(0, 2, 1, 3, 4)
         keep = inside.transpose(0, 2, 1, 3)
         gb = g[k][:, :, :, None, None, None]  # (C, PH, PW, 1, 1, 1)
-        vals = gb * wt[None] / t(count)  # (C, PH, PW, gh, gw, 4)
+        with np.errstate(invalid="ignore", over="ignore"):
+            vals = gb * wt[None] / t(count)  # (C, PH, PW, gh, gw, 4)
         vals = vals[:, keep]  # (C, in-map samples, 4), order kept
         idx = pos[keep]
         target = grad[int(roi[0])].reshape(c, h * w)
-        np.add.at(target, (slice(None), idx.reshape(-1)), vals.reshape(c, -1))
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.add.at(target, (slice(None), idx.reshape(-1)), vals.reshape(c, -1))
     return grad
 
 
