@@ -22,3 +22,13 @@ def torch_with_our_threads():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(nk.get_num_threads())
     return torch
+
+
+def torchvision_ops():
+    """``(torch, torchvision.ops)`` with torch limited to npkernels' thread count.
+
+    torchvision's ROI kernels are serial whatever the setting.
+    """
+    torch = torch_with_our_threads()
+    ops = pytest.importorskip("torchvision.ops")
+    return torch, ops
