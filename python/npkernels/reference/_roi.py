@@ -150,8 +150,10 @@ def roi_align_backward(
         vals = vals[:, keep]  # (C, in-map samples, 4), order kept
         idx = pos[keep]
         target = grad[int(roi[0])].reshape(c, h * w)
+        idx, vals = idx.reshape(-1), vals.reshape(c, -1)
         with np.errstate(invalid="ignore", over="ignore"):
-            np.add.at(target, (slice(None), idx.reshape(-1)), vals.reshape(c, -1))
+            for ch in range(c):  # 1-D np.add.at: the fast path, repeated indices in order
+                np.add.at(target[ch], idx, vals[ch])
     return grad
 
 
@@ -230,7 +232,8 @@ def roi_pool_backward(
     for k, roi in enumerate(r):
         target = grad[int(roi[0])].reshape(c, h * w)
         idx = a[k].reshape(c, -1)
-        rows = np.broadcast_to(np.arange(c)[:, None], idx.shape)
-        hit = idx != -1
-        np.add.at(target, (rows[hit], idx[hit]), g[k].reshape(c, -1)[hit])
+        vals = g[k].reshape(c, -1)
+        for ch in range(c):  # bins in order; -1 sends nothing
+            hit = idx[ch] != -1
+            np.add.at(target[ch], idx[ch][hit], vals[ch][hit])
     return grad
