@@ -218,3 +218,18 @@ def load_golden(name: str) -> list[dict]:
 def per_image(boxes: np.ndarray, n_images: int) -> list[np.ndarray]:
     """(K, 5) rows as torchvision's list of per-image (K_i, 4) arrays (rows grouped by image)."""
     return [boxes[boxes[:, 0].astype(np.int64) == i, 1:].copy() for i in range(n_images)]
+
+
+# Thread-invariance workloads of the ROI tests: many boxes on a small map with many channels
+# (the channels-last path), few boxes on a large map (the strided path); both split into parts.
+ROI_THREAD_SHAPES = [((2, 24, 30, 34), 150), ((2, 5, 60, 70), 9)]
+
+
+def roi_thread_inputs(seed: int, shape: tuple, k: int, dtype, out: int) -> tuple:
+    """(input, (k, 5) boxes of 2-20 px, a (k, C, out, out) grad_output) from ``seed``."""
+    from npkernels._workloads import random_feature_map, random_rois
+
+    rng = np.random.default_rng(seed)
+    x = random_feature_map(rng, shape, dtype)
+    boxes = random_rois(rng, k, shape[0], shape[2], shape[3], size=(2, 20), dtype=dtype)
+    return x, boxes, rng.standard_normal((k, shape[1], out, out)).astype(dtype)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_matches, load_golden, per_image, roi_problems
+from helpers import (
+    DTYPES,
+    ROI_THREAD_SHAPES,
+    assert_matches,
+    load_golden,
+    per_image,
+    roi_problems,
+    roi_thread_inputs,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -248,12 +256,9 @@ def test_core_guards_itself():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("shape", "k"), [((2, 24, 30, 34), 150), ((2, 5, 60, 70), 9)])
+@pytest.mark.parametrize(("shape", "k"), ROI_THREAD_SHAPES)
 def test_same_bits_for_any_thread_count(dtype, shape, k):
-    rng = np.random.default_rng(8)
-    x = random_feature_map(rng, shape, dtype)
-    boxes = random_rois(rng, k, 2, shape[2], shape[3], size=(2, 20), dtype=dtype)
-    g = rng.standard_normal((k, shape[1], 3, 3)).astype(dtype)
+    x, boxes, g = roi_thread_inputs(8, shape, k, dtype, 3)
     results = []
     for n in (1, 2, 3):
         with nk.num_threads(n):

@@ -28,6 +28,17 @@ void require_valid_rois(const c_array<T>& rois, std::int64_t n_batch) {
     }
 }
 
+// A gradient with respect to an (N, C, H, W) input.
+template <class T>
+c_array<T> grad_input_array(std::int64_t batch, py::ssize_t channels, std::int64_t height,
+                            std::int64_t width) {
+    require_non_negative(batch, "batch");
+    require_non_negative(height, "height");
+    require_non_negative(width, "width");
+    return c_array<T>({static_cast<py::ssize_t>(batch), channels, static_cast<py::ssize_t>(height),
+                       static_cast<py::ssize_t>(width)});
+}
+
 det::RoiAlignParams align_params(std::int64_t pooled_h, std::int64_t pooled_w,
                                  std::int64_t sampling_ratio, bool aligned) {
     require_non_negative(pooled_h, "pooled_height");
@@ -70,14 +81,10 @@ py::array roi_align_backward(const py::array& grad_output, const py::array& rois
         const auto r = as_c_array<T>(rois, "rois");
         require_shape(g, "grad_output", {-1, -1, -1, -1}, "(K, C, PH, PW)");
         require_shape(r, "rois", {g.shape(0), 5}, "(K, 5)");
-        require_non_negative(batch, "batch");
-        require_non_negative(height, "height");
-        require_non_negative(width, "width");
+        c_array<T> out = grad_input_array<T>(batch, g.shape(1), height, width);
         const det::RoiAlignParams p = align_params(g.shape(2), g.shape(3), sampling_ratio, aligned);
         require_valid_rois(r, batch);
         const py::ssize_t k = r.shape(0), c = g.shape(1);
-        c_array<T> out({static_cast<py::ssize_t>(batch), c, static_cast<py::ssize_t>(height),
-                        static_cast<py::ssize_t>(width)});
         const T* pg = g.data();
         const T* pr = r.data();
         T* po       = out.mutable_data();
@@ -130,9 +137,7 @@ py::array roi_pool_backward(const py::array& grad_output, const py::array& argma
         require_shape(a, "argmax", {g.shape(0), g.shape(1), g.shape(2), g.shape(3)},
                       "equal to grad_output's");
         require_shape(r, "rois", {g.shape(0), 5}, "(K, 5)");
-        require_non_negative(batch, "batch");
-        require_non_negative(height, "height");
-        require_non_negative(width, "width");
+        c_array<T> out = grad_input_array<T>(batch, g.shape(1), height, width);
         require_valid_rois(r, batch);
         const py::ssize_t k = r.shape(0), c = g.shape(1);
         const std::int64_t bins = g.shape(2) * g.shape(3);
@@ -147,8 +152,6 @@ py::array roi_pool_backward(const py::array& grad_output, const py::array& argma
                                   + "), got " + std::to_string(pa[bad]) + " at index "
                                   + std::to_string(bad));
         }
-        c_array<T> out({static_cast<py::ssize_t>(batch), c, static_cast<py::ssize_t>(height),
-                        static_cast<py::ssize_t>(width)});
         const T* pg = g.data();
         const T* pr = r.data();
         T* po       = out.mutable_data();

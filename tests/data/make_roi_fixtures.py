@@ -47,6 +47,16 @@ def as_list(rois: torch.Tensor, n_img: int) -> list[torch.Tensor]:
     return [rois[rois[:, 0] == b, 1:].clone() for b in range(n_img)]
 
 
+def case_inputs(rng, cases, list_phase):
+    """(i, params, input, boxes) per case; every third case passes its boxes as a list."""
+    for i, p in enumerate(cases):
+        p["as_list"] = i % 3 == list_phase
+        dtype = np.dtype(p["dtype"])
+        n_img, c, h, w = 2, 3, 9, 11
+        x = rng.normal(size=(n_img, c, h, w)).astype(dtype)
+        yield i, p, x, boxes_for(rng, n_img, h, w, p["spatial_scale"], dtype)
+
+
 def align_cases():
     rng = np.random.default_rng(20261201)
     cases = []
@@ -62,12 +72,8 @@ def align_cases():
     cases.append(dict(aligned=False, sampling_ratio=1, spatial_scale=1.0, output_size=[1, 1],
                       dtype="float32"))
     out = {}
-    for i, p in enumerate(cases):
-        p["as_list"] = i % 3 == 1
-        dtype = np.dtype(p["dtype"])
-        n_img, c, h, w = 2, 3, 9, 11
-        x = rng.normal(size=(n_img, c, h, w)).astype(dtype)
-        boxes = boxes_for(rng, n_img, h, w, p["spatial_scale"], dtype)
+    for i, p, x, boxes in case_inputs(rng, cases, 1):
+        dtype, n_img = x.dtype, x.shape[0]
         tx = torch.from_numpy(x).requires_grad_(True)
         tb = torch.from_numpy(boxes)
         arg = as_list(tb, n_img) if p["as_list"] else tb
@@ -103,15 +109,11 @@ def pool_cases():
     cases.append(dict(spatial_scale=1.0, output_size=[7, 7], dtype="float64"))
     cases.append(dict(spatial_scale=0.5, output_size=[1, 3], dtype="float64"))
     out = {}
-    for i, p in enumerate(cases):
-        p["as_list"] = i % 3 == 2
-        dtype = np.dtype(p["dtype"])
-        n_img, c, h, w = 2, 3, 9, 11
-        x = rng.normal(size=(n_img, c, h, w)).astype(dtype)
+    for i, p, x, boxes in case_inputs(rng, cases, 2):
+        dtype, n_img = x.dtype, x.shape[0]
         x[0, 0, 1:4, 1:4] = np.nan  # ignored by the strict '>' max
         x[1, 1, :, :3] = -np.inf  # an all -inf bin gives -FLT_MAX and argmax -1
         x[0, 2, 2, 2:5] = 1.25  # ties: the first wins
-        boxes = boxes_for(rng, n_img, h, w, p["spatial_scale"], dtype)
         tx = torch.from_numpy(x).requires_grad_(True)
         tb = torch.from_numpy(boxes)
         arg = as_list(tb, n_img) if p["as_list"] else tb

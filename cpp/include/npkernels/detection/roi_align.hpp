@@ -367,7 +367,7 @@ void roi_align_forward(const T* input, std::int64_t batch, std::int64_t channels
     Buffer<T> last;
     if(nhwc) {
         last = uninitialized_buffer<T>(batch * plane * channels);
-        to_channels_last(input, batch, channels, plane, last.get(), n_threads);
+        transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
     }
     parallel_dynamic_workers(k, n_threads, [&](std::int64_t r, int worker) {
         RoiAlignScratch<T>& s  = scratch[worker];
@@ -479,7 +479,7 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
         }
     });
     if(nhwc) {
-        from_channels_last(last.get(), batch, channels, plane, grad_input, n_threads);
+        transpose_each(last.get(), batch, plane, channels, grad_input, n_threads); // back to NCHW
     }
 }
 

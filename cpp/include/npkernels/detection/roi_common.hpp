@@ -46,49 +46,27 @@ inline std::int64_t channel_blocks(std::int64_t channels, int n_threads) {
     return std::max<std::int64_t>(1, std::min<std::int64_t>(channels, want));
 }
 
-// Channels-last copies: (N, C, P) <-> (N, P, C), P = H * W, in tiles that
-// stay in cache. ROI kernels that read (or scatter into) many small regions
-// of every channel pay for one such copy when it turns their per-channel
-// strided gathers into contiguous, vectorised runs over the channels.
+// dst[b] = transpose(src[b]) for n row-major (rows x cols) matrices, in
+// tiles that stay in cache, tiles spread over threads. ROI kernels use it for
+// channels-last copies, (N, C, H*W) <-> (N, H*W, C): one such copy pays when
+// it turns per-channel strided gathers into contiguous, vectorised runs over
+// the channels.
 template <class T>
-void to_channels_last(const T* src, std::int64_t n, std::int64_t c, std::int64_t p, T* dst,
-                      int n_threads) {
+void transpose_each(const T* src, std::int64_t n, std::int64_t rows, std::int64_t cols, T* dst,
+                    int n_threads) {
     constexpr std::int64_t tile = 64;
-    const std::int64_t tiles    = (p + tile - 1) / tile;
-    parallel_for(n * tiles, 4, n_threads, [&](std::int64_t begin, std::int64_t end) {
-        for(std::int64_t job = begin; job < end; ++job) {
-            const std::int64_t img = job / tiles, p0 = (job % tiles) * tile;
-            const std::int64_t p1 = std::min(p, p0 + tile);
-            for(std::int64_t c0 = 0; c0 < c; c0 += tile) {
-                const std::int64_t c1 = std::min(c, c0 + tile);
-                for(std::int64_t q = p0; q < p1; ++q) {
-                    T* out       = dst + (img * p + q) * c;
-                    const T* in  = src + img * c * p + q;
-                    for(std::int64_t ch = c0; ch < c1; ++ch) {
-                        out[ch] = in[ch * p];
-                    }
-                }
-            }
-        }
-    });
-}
-
-template <class T>
-void from_channels_last(const T* src, std::int64_t n, std::int64_t c, std::int64_t p, T* dst,
-                        int n_threads) {
-    constexpr std::int64_t tile = 64;
-    const std::int64_t tiles    = (c + tile - 1) / tile;
+    const std::int64_t tiles    = (cols + tile - 1) / tile;
     parallel_for(n * tiles, 1, n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t job = begin; job < end; ++job) {
-            const std::int64_t img = job / tiles, c0 = (job % tiles) * tile;
-            const std::int64_t c1 = std::min(c, c0 + tile);
-            for(std::int64_t p0 = 0; p0 < p; p0 += tile) {
-                const std::int64_t p1 = std::min(p, p0 + tile);
-                for(std::int64_t ch = c0; ch < c1; ++ch) {
-                    T* out      = dst + (img * c + ch) * p;
-                    const T* in = src + img * p * c + ch;
-                    for(std::int64_t q = p0; q < p1; ++q) {
-                        out[q] = in[q * c];
+            const std::int64_t b = job / tiles, c0 = (job % tiles) * tile;
+            const std::int64_t c1 = std::min(cols, c0 + tile);
+            const T* in           = src + b * rows * cols;
+            T* out                = dst + b * rows * cols;
+            for(std::int64_t r0 = 0; r0 < rows; r0 += tile) {
+                const std::int64_t r1 = std::min(rows, r0 + tile);
+                for(std::int64_t c = c0; c < c1; ++c) {
+                    for(std::int64_t r = r0; r < r1; ++r) {
+                        out[c * rows + r] = in[r * cols + c];
                     }
                 }
             }

@@ -126,7 +126,7 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
         last     = uninitialized_buffer<T>(batch * plane * channels);
         best_all = uninitialized_buffer<T>(channels * workers);
         at_all   = uninitialized_buffer<LaneIndex<T>>(channels * workers);
-        to_channels_last(input, batch, channels, plane, last.get(), n_threads);
+        transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
     }
     const T lowest = static_cast<T>(-FLT_MAX);
     parallel_dynamic_workers(k, n_threads, [&](std::int64_t r, int worker) {
