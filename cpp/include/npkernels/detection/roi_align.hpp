@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <type_traits>
 
 namespace npk::detection {
 
@@ -387,6 +388,42 @@ void roi_align_forward(const T* input, std::int64_t batch, std::int64_t channels
     });
 }
 
+// 1 / count when that is exact (count a power of two, as for sampling_ratio 2),
+// else 0. Then (g * w) * (1 / count) rounds exactly as torchvision's (g * w) / count:
+// both are the correctly rounded value of the same real number.
+template <class T>
+T exact_inverse(std::int64_t count) {
+    const bool power_of_two = count > 0 && (count & (count - 1)) == 0 && count <= (1LL << 60);
+    return power_of_two ? T(1) / static_cast<T>(count) : T(0);
+}
+
+// Adds (g[c] * w_k) / count, or the same times an exact inverse, to the four
+// pixels' runs of m channels, k = 1..4 in torchvision's order. The pixels may
+// coincide at the border, so no __restrict on them (the compiler checks).
+template <class T, bool Multiply>
+void scatter_tap(T* const (&px)[4], const T* __restrict g, const Tap4<T>& q, T by, std::int64_t m,
+                 std::integral_constant<bool, Multiply>) {
+    T* g1 = px[0];
+    T* g2 = px[1];
+    T* g3 = px[2];
+    T* g4 = px[3];
+    const T w1 = q.w1, w2 = q.w2, w3 = q.w3, w4 = q.w4;
+    for(std::int64_t c = 0; c < m; ++c) {
+        const T gb = g[c];
+        if constexpr(Multiply) {
+            g1[c] += gb * w1 * by;
+            g2[c] += gb * w2 * by;
+            g3[c] += gb * w3 * by;
+            g4[c] += gb * w4 * by;
+        } else {
+            g1[c] += gb * w1 / by;
+            g2[c] += gb * w2 / by;
+            g3[c] += gb * w3 / by;
+            g4[c] += gb * w4 / by;
+        }
+    }
+}
+
 // grad_input (N, C, H, W) from grad_output (K, C, PH, PW): every sample sends
 // (g * w) / count to its four pixels, in torchvision's order. Channel blocks
 // run in parallel; with many taps the sums go to a channels-last buffer
@@ -436,6 +473,7 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
             }
             roi_align_taps(b, height, width, p, s);
             const T count             = static_cast<T>(b.grid_h * b.grid_w);
+            const T inverse           = exact_inverse<T>(b.grid_h * b.grid_w);
             const Tap4<T>* taps       = s.taps.get();
             const std::int64_t* first = s.bin_first.get();
             if(nhwc) {
@@ -446,17 +484,12 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
                     }
                     for(std::int64_t t = first[bin]; t < first[bin + 1]; ++t) {
                         const Tap4<T>& q = taps[t];
-                        // the four pixels may coincide at the border: no __restrict here
-                        T* g1 = img + q.pos1 * channels;
-                        T* g2 = img + q.pos2 * channels;
-                        T* g3 = img + q.pos3 * channels;
-                        T* g4 = img + q.pos4 * channels;
-                        for(std::int64_t c = 0; c < m; ++c) {
-                            const T gb = gvec[c];
-                            g1[c] += gb * q.w1 / count;
-                            g2[c] += gb * q.w2 / count;
-                            g3[c] += gb * q.w3 / count;
-                            g4[c] += gb * q.w4 / count;
+                        T* px[4] = {img + q.pos1 * channels, img + q.pos2 * channels,
+                                    img + q.pos3 * channels, img + q.pos4 * channels};
+                        if(inverse != T(0)) {
+                            scatter_tap(px, gvec, q, inverse, m, std::true_type{});
+                        } else {
+                            scatter_tap(px, gvec, q, count, m, std::false_type{});
                         }
                     }
                 }
