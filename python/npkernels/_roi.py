@@ -90,9 +90,11 @@ def roi_align(
     ``(2H + PH) * (2W + PW)`` samples per channel with adaptive sampling,
     however large the box; with a fixed ``sampling_ratio`` it is
     ``PH * PW * sampling_ratio**2`` at most. Precomputes each ROI's sample
-    positions and weights once for all channels. Releases the GIL and runs
-    ROIs on ``get_num_threads()`` threads; the result is the same for any
-    thread count.
+    positions and weights once for all channels. When the samples cover the
+    maps several times over (many boxes), works on a channels-last copy of
+    ``input`` (``N * C * H * W`` extra memory) to vectorise across channels;
+    the result is the same either way. Releases the GIL and runs ROIs on
+    ``get_num_threads()`` threads; the result is the same for any thread count.
 
     Examples
     --------
@@ -164,7 +166,8 @@ def roi_align_backward(
     order of torchvision's serial loop, so results equal torchvision's bit for
     bit, with no atomics, and are the same for any thread count. Releases the
     GIL; runs channel blocks on ``get_num_threads()`` threads. Costs as the
-    forward (see :func:`roi_align`).
+    forward (see :func:`roi_align`); with many boxes the sums go to a
+    channels-last buffer (``N * C * H * W`` extra memory), transposed at the end.
 
     Examples
     --------
@@ -242,8 +245,10 @@ def roi_pool(
     where this is int64). The max is a strict ``>`` scan in row-major order:
     the first maximum wins and NaN is ignored (unlike ``max_pool2d``).
     Rounded coordinates are clamped to ``+-2**40`` (torchvision's ``int``
-    overflows beyond ``2**31``). Releases the GIL and runs ROIs on
-    ``get_num_threads()`` threads; the result is the same for any thread count.
+    overflows beyond ``2**31``). With many boxes, scans a channels-last copy
+    of ``input`` (``N * C * H * W`` extra memory), all channels of a pixel at
+    once. Releases the GIL and runs ROIs on ``get_num_threads()`` threads; the
+    result is the same for any thread count.
 
     Examples
     --------
