@@ -365,9 +365,9 @@ void roi_align_forward(const T* input, std::int64_t batch, std::int64_t channels
     const auto sizes   = roi_align_scratch_sizes(rois, k, height, width, spatial_scale, p);
     auto scratch       = roi_align_workers(sizes, workers, p, channels);
     const bool nhwc    = prefer_channels_last(sizes.total_taps, batch, channels, plane);
-    Buffer<T> last;
+    LargeBuffer<T> last;
     if(nhwc) {
-        last = uninitialized_buffer<T>(batch * plane * channels);
+        last = large_uninitialized_buffer<T>(batch * plane * channels);
         transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
     }
     parallel_dynamic_workers(k, n_threads, [&](std::int64_t r, int worker) {
@@ -442,9 +442,9 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
     }
     auto scratch    = roi_align_workers(sizes, workers, p, channels);
     const bool nhwc = prefer_channels_last(sizes.total_taps, batch, channels, plane);
-    Buffer<T> last;
+    LargeBuffer<T> last;
     if(nhwc) {
-        last = uninitialized_buffer<T>(batch * plane * channels);
+        last = large_uninitialized_buffer<T>(batch * plane * channels);
     }
     T* target = nhwc ? last.get() : grad_input;
     parallel_dynamic_workers(blocks, n_threads, [&](std::int64_t block, int worker) {

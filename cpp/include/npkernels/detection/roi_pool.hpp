@@ -119,11 +119,11 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
     }
     const bool nhwc = prefer_channels_last(scanned / 4, batch, channels, plane)
                       && plane <= std::numeric_limits<LaneIndex<T>>::max();
-    Buffer<T> last;
+    LargeBuffer<T> last;
     Buffer<T> best_all;
     Buffer<LaneIndex<T>> at_all;
     if(nhwc) {
-        last     = uninitialized_buffer<T>(batch * plane * channels);
+        last     = large_uninitialized_buffer<T>(batch * plane * channels);
         best_all = uninitialized_buffer<T>(channels * workers);
         at_all   = uninitialized_buffer<LaneIndex<T>>(channels * workers);
         transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
