@@ -122,7 +122,7 @@ def _roi_cases() -> list[Case]:
                 lambda x, r, a=args: ref.roi_align(x, r, *a),
                 {"torchvision": _torchvision_roi(
                     lambda t, x, r, a=args: t.ops.torchvision.roi_align(x, r, a[1], _ROI_OUT,
-                                                                        _ROI_OUT, sr, True))},
+                                                                        _ROI_OUT, a[2], True))},
                 tolerance=0.0, quick=quick,
             ))
             cases.append(Case(

@@ -21,7 +21,6 @@ from ._validation import (
     as_float_array,
     as_int,
     as_int_pair,
-    as_real_array,
     check_shape,
 )
 
@@ -77,7 +76,6 @@ def rois(boxes: ArrayLike | list[np.ndarray], dtype: DTypeLike, n_batch: int) ->
         out = np.concatenate(parts) if parts else np.zeros((0, 5), dtype)
         out = np.require(out, dtype=dtype, requirements=("C", "A"))
     else:
-        as_real_array(boxes, "boxes")
         out = as_float_array(boxes, "boxes", dtype=dtype)
         check_shape(out, "boxes", (None, 5), "(K, 5)")
     finite = np.isfinite(out).all(axis=1)
