@@ -124,8 +124,8 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
     Buffer<LaneIndex<T>> at_all;
     if(nhwc) {
         last     = large_uninitialized_buffer<T>(batch * plane * channels);
-        best_all = uninitialized_buffer<T>(channels * workers);
-        at_all   = uninitialized_buffer<LaneIndex<T>>(channels * workers);
+        best_all = uninitialized_buffer<T>(channels * pooled_w * workers);
+        at_all   = uninitialized_buffer<LaneIndex<T>>(channels * pooled_w * workers);
         transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
     }
     const T lowest = static_cast<T>(-FLT_MAX);
@@ -138,24 +138,35 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
         std::int64_t* we     = wb + pooled_w;
         roi_pool_geometry(roi, spatial_scale, pooled_h, pooled_w, height, width, hb);
         if(nhwc) {
-            const T* img     = last.get() + b * plane * channels;
-            T* best          = best_all.get() + channels * worker;
-            LaneIndex<T>* at = at_all.get() + channels * worker;
+            const T* img  = last.get() + b * plane * channels;
+            T* best_row   = best_all.get() + channels * pooled_w * worker;
+            auto* at_row  = at_all.get() + channels * pooled_w * worker;
+            // A row of bins at a time, each pixel row across all of them: the ROI's
+            // rows stream through contiguously. Each bin still sees its pixels in
+            // row-major order, so the first maximum wins as in torchvision.
             for(std::int64_t ph = 0; ph < pooled_h; ++ph) {
                 for(std::int64_t pw = 0; pw < pooled_w; ++pw) {
                     const bool empty = he[ph] <= hb[ph] || we[pw] <= wb[pw];
-                    std::fill(best, best + channels, empty ? T(0) : lowest);
-                    std::fill(at, at + channels, LaneIndex<T>(-1));
-                    for(std::int64_t h = hb[ph]; h < he[ph]; ++h) {
+                    std::fill(best_row + pw * channels, best_row + (pw + 1) * channels,
+                              empty ? T(0) : lowest);
+                    std::fill(at_row + pw * channels, at_row + (pw + 1) * channels,
+                              LaneIndex<T>(-1));
+                }
+                for(std::int64_t h = hb[ph]; h < he[ph]; ++h) {
+                    for(std::int64_t pw = 0; pw < pooled_w; ++pw) {
                         for(std::int64_t w = wb[pw]; w < we[pw]; ++w) {
                             const auto index = static_cast<LaneIndex<T>>(h * width + w);
-                            pool_pixel(best, at, img + index * channels, index, channels);
+                            pool_pixel(best_row + pw * channels, at_row + pw * channels,
+                                       img + static_cast<std::int64_t>(index) * channels, index,
+                                       channels);
                         }
                     }
+                }
+                for(std::int64_t pw = 0; pw < pooled_w; ++pw) {
                     const std::int64_t bin = ph * pooled_w + pw;
                     for(std::int64_t c = 0; c < channels; ++c) {
-                        output[(r * channels + c) * bins + bin] = best[c];
-                        argmax[(r * channels + c) * bins + bin] = at[c];
+                        output[(r * channels + c) * bins + bin] = best_row[pw * channels + c];
+                        argmax[(r * channels + c) * bins + bin] = at_row[pw * channels + c];
                     }
                 }
             }
