@@ -313,3 +313,16 @@ def test_live_torchvision():
         np.testing.assert_array_equal(arg, want_arg.numpy())
         grad = impl.roi_pool_backward(g, arg, boxes, x.shape)
         assert grad.tobytes() == want_grad.numpy().tobytes()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_backward_names_the_first_bad_argmax_for_any_split(threads):
+    g = np.ones((2, 4, 2, 2))
+    argmax = np.zeros((2, 4, 2, 2), np.int64)
+    argmax[1, 0, 0, 1] = 99  # flat index 17, scanned first by the block owning channel 0
+    argmax[0, 3, 1, 0] = -7  # flat index 14: the first in C order
+    boxes = [[0, 0, 0, 1, 1], [0, 0, 0, 1, 1]]
+    with nk.num_threads(threads), pytest.raises(ValueError, match=r"got -7 at index 14"):
+        nk.roi_pool_backward(g, argmax, boxes, (1, 4, 4, 4))
+    with pytest.raises(ValueError, match=r"got -7 at index 14"):
+        ref.roi_pool_backward(g, argmax, boxes, (1, 4, 4, 4))

@@ -142,22 +142,19 @@ py::array roi_pool_backward(const py::array& grad_output, const py::array& argma
         const py::ssize_t k = r.shape(0), c = g.shape(1);
         const std::int64_t bins = g.shape(2) * g.shape(3);
         const std::int64_t* pa  = a.data();
+        const T* pg             = g.data();
+        const T* pr             = r.data();
+        T* po                   = out.mutable_data();
         std::int64_t bad        = -1;
         {
             const py::gil_scoped_release release;
-            bad = det::find_bad_argmax(pa, k * c * bins, height * width, n_threads);
+            bad = det::roi_pool_backward(pg, pa, pr, k, batch, c, height, width, bins, po,
+                                         n_threads);
         }
         if(bad >= 0) {
             throw py::value_error("argmax must be in [-1, " + std::to_string(height * width)
                                   + "), got " + std::to_string(pa[bad]) + " at index "
                                   + std::to_string(bad));
-        }
-        const T* pg = g.data();
-        const T* pr = r.data();
-        T* po       = out.mutable_data();
-        {
-            const py::gil_scoped_release release;
-            det::roi_pool_backward(pg, pa, pr, k, batch, c, height, width, bins, po, n_threads);
         }
         return out;
     });

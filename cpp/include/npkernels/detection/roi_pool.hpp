@@ -198,59 +198,61 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
     });
 }
 
-// First argmax entry outside [-1, plane), or -1 (so the backward never writes
-// outside a plane). Fixed parts, first bad position of the first part with one.
-inline std::int64_t find_bad_argmax(const std::int64_t* argmax, std::int64_t n,
-                                    std::int64_t plane, int n_threads) {
-    const std::int64_t parts = std::max<std::int64_t>(1, std::min<std::int64_t>(64, n / 65536));
-    auto first               = uninitialized_buffer<std::int64_t>(parts);
-    parallel_parts(parts, n_threads, [&](std::int64_t part) {
-        const Range r = part_range(n, part, parts);
-        first[part]   = -1;
-        for(std::int64_t i = r.begin; i < r.end; ++i) {
-            if(argmax[i] < -1 || argmax[i] >= plane) {
-                first[part] = i;
-                break;
-            }
-        }
-    });
-    for(std::int64_t part = 0; part < parts; ++part) {
-        if(first[part] >= 0) {
-            return first[part];
-        }
-    }
-    return -1;
-}
-
 // grad_input (N, C, H, W): grad_input[batch, c, argmax] += grad_output for
-// every bin with argmax != -1, ROIs in order.
+// every bin with argmax != -1, ROIs in order. argmax comes from the caller, so
+// each entry is checked where it is used: returns the flat index of the first
+// entry outside [-1, plane) (nothing is written through it; the caller must
+// then discard grad_input), or -1. Each block keeps the smallest bad index it
+// meets and the smallest over the blocks is returned: the first bad entry in
+// C order, whatever the split and scan order.
 template <class T>
-void roi_pool_backward(const T* grad_output, const std::int64_t* argmax, const T* rois,
-                       std::int64_t k, std::int64_t batch, std::int64_t channels,
-                       std::int64_t height, std::int64_t width, std::int64_t bins, T* grad_input,
-                       int n_threads) {
+std::int64_t roi_pool_backward(const T* grad_output, const std::int64_t* argmax, const T* rois,
+                               std::int64_t k, std::int64_t batch, std::int64_t channels,
+                               std::int64_t height, std::int64_t width, std::int64_t bins,
+                               T* grad_input, int n_threads) {
     const std::int64_t plane  = height * width;
     const std::int64_t blocks = channel_blocks(channels, n_threads);
+    auto first_bad            = uninitialized_buffer<std::int64_t>(blocks);
     parallel_dynamic(blocks, n_threads, [&](std::int64_t block) {
-        const Range ch = part_range(channels, block, blocks);
+        const Range ch    = part_range(channels, block, blocks);
+        first_bad[block] = -1;
         for(std::int64_t n = 0; n < batch; ++n) {
             T* g = grad_input + (n * channels + ch.begin) * plane;
             std::fill(g, g + (ch.end - ch.begin) * plane, T(0));
         }
-        for(std::int64_t r = 0; r < k; ++r) {
-            const std::int64_t b = roi_batch(rois + 5 * r);
-            for(std::int64_t c = ch.begin; c < ch.end; ++c) {
+        // Channel by channel, all ROIs in order: the N planes of one channel stay
+        // in cache while its bins are added (ROI-major would sweep every plane
+        // per ROI); each plane still receives the ROIs in order.
+        for(std::int64_t c = ch.begin; c < ch.end; ++c) {
+            for(std::int64_t r = 0; r < k; ++r) {
+                const std::int64_t b    = roi_batch(rois + 5 * r);
                 T* gi                   = grad_input + (b * channels + c) * plane;
-                const T* go             = grad_output + (r * channels + c) * bins;
-                const std::int64_t* arg = argmax + (r * channels + c) * bins;
+                const std::int64_t at   = (r * channels + c) * bins;
+                const T* go             = grad_output + at;
+                const std::int64_t* arg = argmax + at;
                 for(std::int64_t i = 0; i < bins; ++i) {
-                    if(arg[i] != -1) {
-                        gi[arg[i]] += go[i];
+                    const std::int64_t a = arg[i];
+                    if(a != -1) {
+                        if(a < -1 || a >= plane) { // never written through
+                            const std::int64_t pos = at + i;
+                            if(first_bad[block] < 0 || pos < first_bad[block]) {
+                                first_bad[block] = pos;
+                            }
+                            continue;
+                        }
+                        gi[a] += go[i];
                     }
                 }
             }
         }
     });
+    std::int64_t bad = -1;
+    for(std::int64_t block = 0; block < blocks; ++block) {
+        if(first_bad[block] >= 0 && (bad < 0 || first_bad[block] < bad)) {
+            bad = first_bad[block];
+        }
+    }
+    return bad;
 }
 
 } // namespace npk::detection
