@@ -46,26 +46,46 @@ det::RoiAlignParams align_params(std::int64_t pooled_h, std::int64_t pooled_w,
     return {pooled_h, pooled_w, sampling_ratio, aligned};
 }
 
+// The forward inputs, checked: an (N, C, H, W) map and (K, 5) ROIs valid for it;
+// pooled<U>() allocates a (K, C, PH, PW) output.
+template <class T>
+struct ForwardInputs {
+    c_array<T> x, r;
+    std::int64_t n = 0, c = 0, h = 0, w = 0, k = 0;
+
+    ForwardInputs(const py::array& input, const py::array& rois, std::int64_t pooled_h,
+                  std::int64_t pooled_w)
+        : x(as_c_array<T>(input, "input")), r(as_c_array<T>(rois, "rois")) {
+        require_shape(x, "input", {-1, -1, -1, -1}, "(N, C, H, W)");
+        require_shape(r, "rois", {-1, 5}, "(K, 5)");
+        require_non_negative(pooled_h, "pooled_height");
+        require_non_negative(pooled_w, "pooled_width");
+        require_valid_rois(r, x.shape(0));
+        n = x.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3), k = r.shape(0);
+    }
+
+    template <class U>
+    c_array<U> pooled(std::int64_t pooled_h, std::int64_t pooled_w) const {
+        return c_array<U>({static_cast<py::ssize_t>(k), static_cast<py::ssize_t>(c),
+                           static_cast<py::ssize_t>(pooled_h), static_cast<py::ssize_t>(pooled_w)});
+    }
+};
+
 py::array roi_align(const py::array& input, const py::array& rois, double spatial_scale,
                     std::int64_t pooled_h, std::int64_t pooled_w, std::int64_t sampling_ratio,
                     bool aligned, int n_threads) {
     return dispatch_float(input, "input", [&](auto tag) -> py::array {
         using T      = decltype(tag);
-        const auto x = as_c_array<T>(input, "input");
-        const auto r = as_c_array<T>(rois, "rois");
-        require_shape(x, "input", {-1, -1, -1, -1}, "(N, C, H, W)");
-        require_shape(r, "rois", {-1, 5}, "(K, 5)");
+        const ForwardInputs<T> in(input, rois, pooled_h, pooled_w);
         const det::RoiAlignParams p = align_params(pooled_h, pooled_w, sampling_ratio, aligned);
-        require_valid_rois(r, x.shape(0));
-        const py::ssize_t k = r.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
-        c_array<T> out({k, c, static_cast<py::ssize_t>(pooled_h), static_cast<py::ssize_t>(pooled_w)});
-        const T* px = x.data();
-        const T* pr = r.data();
-        T* po       = out.mutable_data();
+        c_array<T> out              = in.template pooled<T>(pooled_h, pooled_w);
+        const T* px                 = in.x.data();
+        const T* pr                 = in.r.data();
+        T* po                       = out.mutable_data();
         {
             const py::gil_scoped_release release; // only raw pointers from here on
-            det::roi_align_forward(px, x.shape(0), c, h, w, pr, k, static_cast<T>(spatial_scale), p, po,
-                                   n_threads);
+            det::roi_align_forward(px, in.n, in.c, in.h, in.w, pr, in.k,
+                                   static_cast<T>(spatial_scale), p, po, n_threads);
         }
         return out;
     });
@@ -100,26 +120,19 @@ py::array roi_align_backward(const py::array& grad_output, const py::array& rois
 py::tuple roi_pool(const py::array& input, const py::array& rois, double spatial_scale,
                    std::int64_t pooled_h, std::int64_t pooled_w, int n_threads) {
     return dispatch_float(input, "input", [&](auto tag) -> py::tuple {
-        using T      = decltype(tag);
-        const auto x = as_c_array<T>(input, "input");
-        const auto r = as_c_array<T>(rois, "rois");
-        require_shape(x, "input", {-1, -1, -1, -1}, "(N, C, H, W)");
-        require_shape(r, "rois", {-1, 5}, "(K, 5)");
-        require_non_negative(pooled_h, "pooled_height");
-        require_non_negative(pooled_w, "pooled_width");
-        require_valid_rois(r, x.shape(0));
-        const py::ssize_t k = r.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
-        const auto ph = static_cast<py::ssize_t>(pooled_h), pw = static_cast<py::ssize_t>(pooled_w);
-        c_array<T> out({k, c, ph, pw});
-        c_array<std::int64_t> arg({k, c, ph, pw});
-        const T* px       = x.data();
-        const T* pr       = r.data();
-        T* po             = out.mutable_data();
-        std::int64_t* pa  = arg.mutable_data();
+        using T = decltype(tag);
+        const ForwardInputs<T> in(input, rois, pooled_h, pooled_w);
+        c_array<T> out            = in.template pooled<T>(pooled_h, pooled_w);
+        c_array<std::int64_t> arg = in.template pooled<std::int64_t>(pooled_h, pooled_w);
+        const T* px               = in.x.data();
+        const T* pr               = in.r.data();
+        T* po                     = out.mutable_data();
+        std::int64_t* pa          = arg.mutable_data();
         {
             const py::gil_scoped_release release;
-            det::roi_pool_forward(px, x.shape(0), c, h, w, pr, k, static_cast<T>(spatial_scale), pooled_h,
-                                  pooled_w, po, pa, n_threads);
+            det::roi_pool_forward(px, in.n, in.c, in.h, in.w, pr, in.k,
+                                  static_cast<T>(spatial_scale), pooled_h, pooled_w, po, pa,
+                                  n_threads);
         }
         return py::make_tuple(out, arg);
     });
