@@ -184,16 +184,19 @@ struct RoiAlignScratch {
     Buffer<Tap4<T>> taps;
     Buffer<T> acc; // one bin's values or gradients over the channels (channels-last path)
 
+    // Each buffer gets 128 bytes of slack at its end, so that no two workers'
+    // buffers (neighbours on the heap) share a cache line.
     void allocate(const RoiAlignParams& p, std::int64_t channels) {
-        acc       = uninitialized_buffer<T>(channels);
-        ys        = uninitialized_buffer<AxisSample<T>>(max_y);
-        xs        = uninitialized_buffer<AxisSample<T>>(max_x);
-        y_first   = uninitialized_buffer<std::int64_t>(p.pooled_h + 1);
-        x_first   = uninitialized_buffer<std::int64_t>(p.pooled_w + 1);
-        bin_first = uninitialized_buffer<std::int64_t>(p.pooled_h * p.pooled_w + 1);
-        y_partial = uninitialized_buffer<unsigned char>(p.pooled_h);
-        x_partial = uninitialized_buffer<unsigned char>(p.pooled_w);
-        taps      = uninitialized_buffer<Tap4<T>>(max_taps);
+        constexpr std::int64_t slack = 128;
+        acc       = uninitialized_buffer<T>(channels + slack / static_cast<std::int64_t>(sizeof(T)));
+        ys        = uninitialized_buffer<AxisSample<T>>(max_y + 8);
+        xs        = uninitialized_buffer<AxisSample<T>>(max_x + 8);
+        y_first   = uninitialized_buffer<std::int64_t>(p.pooled_h + 1 + slack / 8);
+        x_first   = uninitialized_buffer<std::int64_t>(p.pooled_w + 1 + slack / 8);
+        bin_first = uninitialized_buffer<std::int64_t>(p.pooled_h * p.pooled_w + 1 + slack / 8);
+        y_partial = uninitialized_buffer<unsigned char>(p.pooled_h + slack);
+        x_partial = uninitialized_buffer<unsigned char>(p.pooled_w + slack);
+        taps      = uninitialized_buffer<Tap4<T>>(max_taps + 4);
     }
 };
 

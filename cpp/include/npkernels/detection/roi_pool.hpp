@@ -109,7 +109,9 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
     }
     const std::int64_t plane = height * width;
     const int workers        = dynamic_workers(k, n_threads);
-    const std::int64_t span  = 2 * (pooled_h + pooled_w);
+    // Per-worker scratch 128 bytes apart: written per ROI and read in the
+    // inner loops, it must not share a cache line with another worker's.
+    const std::int64_t span  = 2 * (pooled_h + pooled_w) + 16;
     auto bounds              = uninitialized_buffer<std::int64_t>(span * workers);
     std::int64_t scanned     = 0;
     for(std::int64_t r = 0; r < k; ++r) {
@@ -120,12 +122,13 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
     const bool nhwc = prefer_channels_last(scanned / 4, batch, channels, plane)
                       && plane <= std::numeric_limits<LaneIndex<T>>::max();
     LargeBuffer<T> last;
+    const std::int64_t row_span = channels * pooled_w + 32; // + 128 bytes or more
     Buffer<T> best_all;
     Buffer<LaneIndex<T>> at_all;
     if(nhwc) {
         last     = large_uninitialized_buffer<T>(batch * plane * channels);
-        best_all = uninitialized_buffer<T>(channels * pooled_w * workers);
-        at_all   = uninitialized_buffer<LaneIndex<T>>(channels * pooled_w * workers);
+        best_all = uninitialized_buffer<T>(row_span * workers);
+        at_all   = uninitialized_buffer<LaneIndex<T>>(row_span * workers);
         transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
     }
     const T lowest = static_cast<T>(-FLT_MAX);
@@ -139,8 +142,8 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
         roi_pool_geometry(roi, spatial_scale, pooled_h, pooled_w, height, width, hb);
         if(nhwc) {
             const T* img  = last.get() + b * plane * channels;
-            T* best_row   = best_all.get() + channels * pooled_w * worker;
-            auto* at_row  = at_all.get() + channels * pooled_w * worker;
+            T* best_row   = best_all.get() + row_span * worker;
+            auto* at_row  = at_all.get() + row_span * worker;
             // A row of bins at a time, each pixel row across all of them: the ROI's
             // rows stream through contiguously. Each bin still sees its pixels in
             // row-major order, so the first maximum wins as in torchvision.
