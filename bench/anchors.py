@@ -71,3 +71,11 @@ def torchvision_ops():
 def torch_functional():
     """``torch.nn.functional`` with torch limited to npkernels' thread count."""
     return torch_with_our_threads().nn.functional
+def torchvision_ops():
+    """``(torch, torchvision.ops)`` with torch limited to npkernels' thread count.
+
+    torchvision's ROI kernels are serial whatever the setting.
+    """
+    torch = torch_with_our_threads()
+    ops = pytest.importorskip("torchvision.ops")
+    return torch, ops

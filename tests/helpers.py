@@ -430,3 +430,67 @@ def same_bits_for_threads(fn, threads=(1, 2, 3)) -> bool:
         with nk.num_threads(n):
             runs.append(as_bytes(fn()))
     return all(r == runs[0] for r in runs[1:])
+
+
+@st.composite
+def roi_problems(draw, dtype, max_side: int = 9, max_channels: int = 10, max_rois: int = 6):
+    """(input (N, C, H, W), boxes (K, 5)): boxes inside, across or outside the map, tiny,
+    reversed and zero-size, with batch indices in [0, N) (some fractional, truncated)."""
+    width = _width(dtype)
+    n = draw(st.integers(1, 2))
+    c = draw(st.integers(1, max_channels))
+    h = draw(st.integers(1, max_side))
+    w = draw(st.integers(1, max_side))
+    x = draw(hnp.arrays(dtype, (n, c, h, w), elements=st.floats(-10, 10, width=width)))
+    k = draw(st.integers(0, max_rois))
+    coord = st.floats(-4, 14, width=width)
+    rows = []
+    for _ in range(k):
+        batch = draw(st.integers(0, n - 1)) + draw(st.sampled_from([0.0, 0.5]))
+        x1, y1 = draw(coord), draw(coord)
+        kind = draw(st.sampled_from(["free", "free", "zero", "tiny"]))
+        if kind == "zero":
+            x2, y2 = x1, y1
+        elif kind == "tiny":
+            x2, y2 = x1 + 0.25, y1 + 0.125
+        else:
+            x2, y2 = draw(coord), draw(coord)
+        rows.append([batch, x1, y1, x2, y2])
+    boxes = np.asarray(rows, dtype=dtype).reshape(k, 5)
+    return x, boxes
+
+
+def load_golden(name: str) -> list[dict]:
+    """The cases of tests/data/<name>.npz (tests/data/make_roi_fixtures.py wrote them)."""
+    import json
+    from pathlib import Path
+
+    z = np.load(Path(__file__).parent / "data" / f"{name}.npz")
+    cases = []
+    i = 0
+    while f"{i}_params" in z:
+        case = {key.split("_", 1)[1]: z[key] for key in z.files if key.split("_", 1)[0] == str(i)}
+        case["params"] = json.loads(str(case["params"]))
+        cases.append(case)
+        i += 1
+    return cases
+
+
+def per_image(boxes: np.ndarray, n_images: int) -> list[np.ndarray]:
+    """(K, 5) rows as torchvision's list of per-image (K_i, 4) arrays (rows grouped by image)."""
+    return [boxes[boxes[:, 0].astype(np.int64) == i, 1:].copy() for i in range(n_images)]
+
+
+# Thread-invariance workloads of the ROI tests: many boxes on a small map with many channels
+# (the channels-last path), few boxes on a large map (the strided path); both split into parts.
+ROI_THREAD_SHAPES = [((2, 24, 30, 34), 150), ((2, 5, 60, 70), 9)]
+
+
+def roi_thread_inputs(seed: int, shape: tuple, k: int, dtype, out: int) -> tuple:
+    """(input, (k, 5) boxes of 2-20 px, a (k, C, out, out) grad_output) from ``seed``."""
+    from npkernels._workloads import random_feature_map, random_rois
+
+    rng = np.random.default_rng(seed)
+    x = random_feature_map(rng, shape, dtype)
+    boxes = random_rois(rng, k, shape[0], shape[2], shape[3], size=(2, 20), dtype=dtype)
+    return x, boxes, rng.standard_normal((k, shape[1], out, out)).astype(dtype)

@@ -287,6 +287,8 @@ def _gil_call(kernel):
     if kernel == "rankdata":
         x = rng.random(5_000_000)
         return lambda: nk.rankdata(x)
+    if kernel.startswith("roi_"):
+        return _roi_gil_call(kernel, rng)
     n = 2_000_000
     score, w = rng.random(n), rng.random(n)
     pos = (rng.random(n) < 0.5).astype(np.uint8)
@@ -297,10 +299,41 @@ def _gil_call(kernel):
     return lambda: _core.average_precision(score, pos, w, n_threads=1)
 
 
+def _roi_gil_call(kernel, rng):
+    from npkernels._workloads import random_feature_map, random_rois
+
+    x = random_feature_map(rng, (1, 64, 100, 120))
+    rois = random_rois(rng, 400, 1, 100, 120)
+    grad = rng.standard_normal((400, 64, 7, 7), dtype=np.float32)
+    if kernel == "roi_align":
+        return lambda: _core.roi_align(x, rois, 1.0, 7, 7, -1, True, n_threads=1)
+    if kernel == "roi_align_backward":
+        return lambda: _core.roi_align_backward(grad, rois, 1, 100, 120, 1.0, 2, True, n_threads=1)
+    argmax = nk.roi_pool(x, rois, 7, return_argmax=True)[1]
+    if kernel == "roi_pool":
+        return lambda: _core.roi_pool(x, rois, 1.0, 7, 7, n_threads=1)
+    # a fast kernel: ten calls, so that one of them lasts past a scheduling tick
+    return lambda: [
+        _core.roi_pool_backward(grad, argmax, rois, 1, 100, 120, n_threads=1) for _ in range(10)
+    ]
+
+
 @pytest.mark.parametrize(
     "kernel",
-    ["rankdata", "binary_roc_auc", "roc_curve_points", "average_precision"]
-    + ["nms", "batched_nms", "soft_nms", "box_iou"],
+    [
+        "rankdata",
+        "binary_roc_auc",
+        "roc_curve_points",
+        "average_precision",
+        "nms",
+        "batched_nms",
+        "soft_nms",
+        "box_iou",
+        "roi_align",
+        "roi_align_backward",
+        "roi_pool",
+        "roi_pool_backward",
+    ],
 )
 def test_kernels_release_the_gil(kernel):
     # nk.rankdata's wrapper does no NumPy work on a C-contiguous float64 input (so nothing

@@ -7,6 +7,7 @@ void register_metrics(py::module_& m);
 void register_neighbors(py::module_& m);
 void register_norm(py::module_& m);
 void register_pool(py::module_& m);
+void register_roi(py::module_& m);
 
 PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     m.doc() = "Compiled kernels of npkernels (internal: call the npkernels package).";
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     register_neighbors(m);
     register_norm(m);
     register_pool(m);
+    register_roi(m);
 }

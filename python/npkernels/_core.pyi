@@ -224,3 +224,45 @@ def gemm(
     a: NDArray[np.floating], b: NDArray[np.floating], trans_a: bool, trans_b: bool, piece: int,
     gemm: object,
 ) -> NDArray[np.floating]: ...
+def roi_align(
+    input: NDArray[np.floating],
+    rois: NDArray[np.floating],
+    spatial_scale: float,
+    pooled_height: int,
+    pooled_width: int,
+    sampling_ratio: int,
+    aligned: bool,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def roi_align_backward(
+    grad_output: NDArray[np.floating],
+    rois: NDArray[np.floating],
+    batch: int,
+    height: int,
+    width: int,
+    spatial_scale: float,
+    sampling_ratio: int,
+    aligned: bool,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...
+def roi_pool(
+    input: NDArray[np.floating],
+    rois: NDArray[np.floating],
+    spatial_scale: float,
+    pooled_height: int,
+    pooled_width: int,
+    *,
+    n_threads: int,
+) -> tuple[NDArray[np.floating], NDArray[np.int64]]: ...
+def roi_pool_backward(
+    grad_output: NDArray[np.floating],
+    argmax: NDArray[np.int64],
+    rois: NDArray[np.floating],
+    batch: int,
+    height: int,
+    width: int,
+    *,
+    n_threads: int,
+) -> NDArray[np.floating]: ...

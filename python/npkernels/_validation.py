@@ -95,3 +95,34 @@ def as_index_array(x: ArrayLike, name: str) -> np.ndarray:
         msg = f"{name} must have an integer dtype, got {arr.dtype}"
         raise TypeError(msg)
     return np.require(arr, dtype=np.int64, requirements=("C", "A"))
+
+
+def as_int_pair(value: object, name: str, minimum: int = 0) -> tuple[int, int]:
+    """Return an int or a pair of ints as ``(a, b)``; each must be ``>= minimum``.
+
+    TypeError for non-integers, ValueError for a wrong length or a value below ``minimum``.
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            msg = f"{name} must be an int or a pair of ints, got {value!r}"
+            raise ValueError(msg)
+        pair = (as_int(value[0], name), as_int(value[1], name))
+    else:
+        n = as_int(value, name)
+        pair = (n, n)
+    if min(pair) < minimum:
+        msg = f"{name} must be >= {minimum}, got {value!r}"
+        raise ValueError(msg)
+    return pair
+
+
+def as_finite_float(value: object, name: str) -> float:
+    """Return a real number as a finite Python float; TypeError or ValueError otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        msg = f"{name} must be a real number, got {type(value).__name__}"
+        raise TypeError(msg)
+    v = float(value)
+    if not np.isfinite(v):
+        msg = f"{name} must be finite, got {v}"
+        raise ValueError(msg)
+    return v

@@ -10,8 +10,10 @@ __all__ = [
     "random_boxes",
     "random_clustered_boxes",
     "random_conv_problem",
+    "random_feature_map",
     "random_labels",
     "random_points",
+    "random_rois",
 ]
 
 
@@ -106,3 +108,30 @@ def random_conv_problem(
     wo = (w + 2 * padding - k) // stride + 1
     dy = rng.standard_normal((n, o, ho, wo), dtype=np.float32).astype(dtype)
     return x, weight, dy
+def random_feature_map(
+    rng: np.random.Generator, shape: tuple[int, int, int, int], dtype: DTypeLike = np.float32
+) -> np.ndarray:
+    """An (N, C, H, W) map of standard-normal activations, like a backbone's output."""
+    return rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
+
+
+def random_rois(
+    rng: np.random.Generator,
+    k: int,
+    n_images: int,
+    height: int,
+    width: int,
+    *,
+    size: tuple[float, float] = (4.0, 64.0),
+    dtype: DTypeLike = np.float32,
+) -> np.ndarray:
+    """(k, 5) ROI rows ``[batch, x1, y1, x2, y2]`` of a detector's proposals.
+
+    Widths and heights uniform in ``size`` (map pixels), placed uniformly so
+    that each box lies inside the ``height x width`` map when it fits.
+    """
+    wh = rng.uniform(size[0], size[1], (k, 2))
+    x1 = rng.uniform(0, 1, k) * np.maximum(width - wh[:, 0], 0)
+    y1 = rng.uniform(0, 1, k) * np.maximum(height - wh[:, 1], 0)
+    batch = rng.integers(0, n_images, k)
+    return np.stack([batch, x1, y1, x1 + wh[:, 0], y1 + wh[:, 1]], axis=1).astype(dtype)

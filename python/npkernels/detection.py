@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _box_rules as rules
 from . import _core
+from ._roi import roi_align, roi_align_backward, roi_pool, roi_pool_backward
 from ._threads import get_num_threads
 
 __all__ = [
@@ -23,6 +24,10 @@ __all__ = [
     "generalized_box_iou",
     "generalized_box_iou_loss",
     "nms",
+    "roi_align",
+    "roi_align_backward",
+    "roi_pool",
+    "roi_pool_backward",
     "soft_nms",
 ]
 

@@ -8,7 +8,7 @@ own module here; add the module's cases to ``CASES``.
 
 from __future__ import annotations
 
-from . import conv, detection, metrics, neighbors, pool
+from . import conv, detection, metrics, neighbors, pool, roi
 from .base import Case
 
 __all__ = ["CASES", "Case"]
@@ -19,5 +19,6 @@ CASES: list[Case] = [
     *pool.norm_cases(),
     *neighbors.cases(),
     *detection.cases(),
+    *roi.cases(),
     *conv.cases(),
 ]

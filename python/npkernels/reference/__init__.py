@@ -16,6 +16,10 @@ from .detection import (
     generalized_box_iou,
     generalized_box_iou_loss,
     nms,
+    roi_align,
+    roi_align_backward,
+    roi_pool,
+    roi_pool_backward,
     soft_nms,
 )
 from .metrics import average_precision_score, rankdata, roc_auc_score, roc_curve

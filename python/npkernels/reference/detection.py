@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _box_rules as rules
+from ._roi import roi_align, roi_align_backward, roi_pool, roi_pool_backward
 
 __all__ = [
     "batched_nms",
@@ -21,6 +22,10 @@ __all__ = [
     "generalized_box_iou",
     "generalized_box_iou_loss",
     "nms",
+    "roi_align",
+    "roi_align_backward",
+    "roi_pool",
+    "roi_pool_backward",
     "soft_nms",
 ]
 
