@@ -55,30 +55,6 @@ void parallel_parts(std::int64_t parts, int n_threads, Fn&& fn) {
 #endif
 }
 
-// Calls fn(part) for every part in [0, parts), handing parts out one at a
-// time to whichever of up to n_threads threads is free: for parts of uneven
-// cost. Which thread runs a part never changes what the part computes.
-template <class Fn>
-void parallel_dynamic(std::int64_t parts, int n_threads, Fn&& fn) {
-    const int threads = static_cast<int>(std::min<std::int64_t>(std::max(n_threads, 1), parts));
-    if(threads <= 1) {
-        for(std::int64_t p = 0; p < parts; ++p) {
-            fn(p);
-        }
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for(std::int64_t p = 0; p < parts; ++p) {
-        fn(p);
-    }
-#else
-    for(std::int64_t p = 0; p < parts; ++p) {
-        fn(p);
-    }
-#endif
-}
-
 // The number of threads parallel_dynamic_with_worker(parts, n_threads, ...)
 // runs: size per-thread scratch with it, before the parallel region.
 inline int dynamic_workers(std::int64_t parts, int n_threads) {
@@ -86,10 +62,11 @@ inline int dynamic_workers(std::int64_t parts, int n_threads) {
         1, std::min<std::int64_t>(std::max(n_threads, 1), parts)));
 }
 
-// parallel_dynamic, with fn(part, worker) also told which of the
-// dynamic_workers(parts, n_threads) threads runs it (0-based), so that it can
-// use that thread's scratch. Which worker runs a part must not change what the
-// part computes.
+// Calls fn(part, worker) for every part in [0, parts), handing parts out one
+// at a time to whichever thread is free (for parts of uneven cost); worker, in
+// [0, dynamic_workers(parts, n_threads)), names the calling thread so that fn
+// can use that thread's scratch. Which worker runs a part must not change
+// what the part computes.
 template <class Fn>
 void parallel_dynamic_with_worker(std::int64_t parts, int n_threads, Fn&& fn) {
     const int threads = dynamic_workers(parts, n_threads);
@@ -115,6 +92,12 @@ void parallel_dynamic_with_worker(std::int64_t parts, int n_threads, Fn&& fn) {
 #endif
 }
 
+// parallel_dynamic_with_worker for parts that need no scratch: fn(part).
+template <class Fn>
+void parallel_dynamic(std::int64_t parts, int n_threads, Fn&& fn) {
+    parallel_dynamic_with_worker(parts, n_threads, [&](std::int64_t p, int) { fn(p); });
+}
+
 // Calls fn(begin, end) on one contiguous block of [0, n) per thread used.
 template <class Fn>
 void parallel_for(std::int64_t n, std::int64_t grain, int n_threads, Fn&& fn) {
@@ -131,46 +114,25 @@ void parallel_for(std::int64_t n, std::int64_t grain, int n_threads, Fn&& fn) {
 }
 
 // Calls fn(worker, begin, end) on the chunks [c*chunk, min(n, (c+1)*chunk)) of
-// [0, n), handed out dynamically to up to n_threads threads; worker is in
-// [0, chunk_workers(n, chunk, n_threads)) and identifies the calling thread, so
-// the caller can give each worker its own scratch, allocated beforehand. Chunk
-// bounds depend only on (n, chunk): when each index's result depends only on
-// that index, the output is the same for any thread count. For irregular work
-// (tree searches) small chunks keep both cores busy and cache-friendly.
+// [0, n), handed out dynamically (parallel_dynamic_with_worker); worker is in
+// [0, chunk_workers(n, chunk, n_threads)). Chunk bounds depend only on
+// (n, chunk): when each index's result depends only on that index, the output
+// is the same for any thread count. For irregular work (tree searches) small
+// chunks keep both cores busy and cache-friendly.
+inline std::int64_t chunk_count(std::int64_t n, std::int64_t chunk) {
+    return n <= 0 ? 0 : (n + std::max<std::int64_t>(chunk, 1) - 1) / std::max<std::int64_t>(chunk, 1);
+}
+
 inline int chunk_workers(std::int64_t n, std::int64_t chunk, int n_threads) {
-    const std::int64_t chunks = (n + std::max<std::int64_t>(chunk, 1) - 1)
-                                / std::max<std::int64_t>(chunk, 1);
-    return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(n_threads, chunks)));
+    return dynamic_workers(chunk_count(n, chunk), n_threads);
 }
 
 template <class Fn>
 void parallel_chunks(std::int64_t n, std::int64_t chunk, int n_threads, Fn&& fn) {
-    if(n <= 0) {
-        return;
-    }
-    chunk                     = std::max<std::int64_t>(chunk, 1);
-    const std::int64_t chunks = (n + chunk - 1) / chunk;
-    const int threads         = chunk_workers(n, chunk, n_threads);
-    if(threads <= 1) {
-        for(std::int64_t c = 0; c < chunks; ++c) {
-            fn(0, c * chunk, std::min(n, (c + 1) * chunk));
-        }
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-    {
-        const int worker = omp_get_thread_num();
-#pragma omp for schedule(dynamic, 1)
-        for(std::int64_t c = 0; c < chunks; ++c) {
-            fn(worker, c * chunk, std::min(n, (c + 1) * chunk));
-        }
-    }
-#else
-    for(std::int64_t c = 0; c < chunks; ++c) {
-        fn(0, c * chunk, std::min(n, (c + 1) * chunk));
-    }
-#endif
+    chunk = std::max<std::int64_t>(chunk, 1);
+    parallel_dynamic_with_worker(chunk_count(n, chunk), n_threads, [&](std::int64_t c, int worker) {
+        fn(worker, c * chunk, std::min(n, (c + 1) * chunk));
+    });
 }
 
 // The smallest i in [0, n) with bad(i), or -1: each part stops at its first
