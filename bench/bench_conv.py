@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 import npkernels as nk
 from npkernels import _blas, _core
 from npkernels import reference as ref
-from npkernels._cases import CONV_SHAPES
+from npkernels._cases.conv import CONV_SHAPES
 from npkernels._workloads import random_conv_problem
 
 IDS = [f"{n}x{c}x{h}x{w}-{o}k{k}s{s}p{p}" for n, c, h, w, o, k, s, p in CONV_SHAPES]
@@ -157,7 +157,7 @@ import json, sys
 import numpy as np
 import npkernels as nk
 from npkernels import reference as ref
-from npkernels._cases import CONV_SHAPES
+from npkernels._cases.conv import CONV_SHAPES
 from npkernels._workloads import random_conv_problem
 
 def status(key):
