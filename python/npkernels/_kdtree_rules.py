@@ -8,6 +8,7 @@ reference reject the same inputs the same way and return the same types.
 
 from __future__ import annotations
 
+import abc
 import numbers
 import os
 from typing import Any
@@ -101,7 +102,7 @@ def check_ranks(k: object) -> tuple[np.ndarray, bool]:
     return ranks.astype(np.int64), False
 
 
-class TreeAPI:
+class TreeAPI(abc.ABC):
     """Arguments, results and pickling of a KD-tree over ``data``; see npkernels.KDTree."""
 
     # The compiled tree finds NaN and inf itself (in parallel, while building), with the
@@ -121,17 +122,21 @@ class TreeAPI:
         self._build(self._data, leafsize, self.split, get_num_threads())
 
     # -- what a subclass provides ----------------------------------------------------------
+    @abc.abstractmethod
     def _build(self, data: np.ndarray, leafsize: int, split: str, n_threads: int) -> None:
-        raise NotImplementedError
+        """Implemented by the compiled tree and by its NumPy twin."""
 
+    @abc.abstractmethod
     def _knn(self, x, ranks, p, eps, upper, n_threads):  # -> (dist (q, r), index (q, r))
-        raise NotImplementedError
+        """Implemented by the compiled tree and by its NumPy twin."""
 
+    @abc.abstractmethod
     def _radius(self, x, r, p, eps, sort, count_only, n_threads):  # -> (indices, offsets)
-        raise NotImplementedError
+        """Implemented by the compiled tree and by its NumPy twin."""
 
+    @abc.abstractmethod
     def _pairs(self, r, p, eps, n_threads):  # -> (P, 2) int64, lexicographic
-        raise NotImplementedError
+        """Implemented by the compiled tree and by its NumPy twin."""
 
     # -- shared behaviour -------------------------------------------------------------------
     @property
