@@ -47,23 +47,8 @@ struct Node {
 // memory-bound and cheap: threads only for many millions of values.
 template <class T>
 std::int64_t find_nonfinite(const T* x, std::int64_t count, int n_threads) {
-    const int parts = useful_threads(count, std::int64_t{1} << 21, n_threads);
-    std::vector<std::int64_t> first(static_cast<std::size_t>(parts), -1);
-    parallel_parts(parts, parts, [&](std::int64_t part) {
-        const Range r = part_range(count, part, parts);
-        for(std::int64_t i = r.begin; i < r.end; ++i) {
-            if(!std::isfinite(x[i])) {
-                first[static_cast<std::size_t>(part)] = i;
-                return;
-            }
-        }
-    });
-    for(const std::int64_t f : first) {
-        if(f >= 0) {
-            return f;
-        }
-    }
-    return -1;
+    return parallel_find_first(count, std::int64_t{1} << 21, n_threads,
+                               [x](std::int64_t i) { return !std::isfinite(x[i]); });
 }
 
 template <class T, class I>
