@@ -43,21 +43,24 @@ inline int query_threads(std::int64_t nq, int n_threads) {
     return nq < 4096 ? 1 : chunk_workers(nq, query_chunk, n_threads);
 }
 
-// Each metric: dist(a, b) between two points (d^p; may stop early once above
-// bound, returning anything above it), gaps(g) the same for per-dim gaps
-// g >= 0, power(r) = r^p and root(s) = s^(1/p).
+// Each metric: sum(diff, m) combines the per-dim differences diff(j) into
+// d^p (for points, or for the gaps between a query and a cell, which makes a
+// cell bound the same arithmetic as a point distance); dist(a, b) is that sum
+// for two points (it may stop early once above bound, returning anything
+// above it), update() replaces one dimension's gap in a cell bound, power(r)
+// = r^p and root(s) = s^(1/p).
 template <class T>
 struct MetricP2 {
-    static T dist(const T* a, const T* b, std::int64_t m, T, T) {
+    template <class Diff>
+    [[gnu::always_inline]] static T sum(Diff diff, std::int64_t m, T) {
         if(m == 3) { // the common case, unrolled: the same sum (0 + x is exact)
-            const T d0 = a[0] - b[0], d1 = a[1] - b[1], d2 = a[2] - b[2];
+            const T d0 = diff(0), d1 = diff(1), d2 = diff(2);
             return (d0 * d0 + d1 * d1) + d2 * d2;
         }
         T acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
         std::int64_t j = 0;
         for(; j + 4 <= m; j += 4) {
-            const T d0 = a[j] - b[j], d1 = a[j + 1] - b[j + 1];
-            const T d2 = a[j + 2] - b[j + 2], d3 = a[j + 3] - b[j + 3];
+            const T d0 = diff(j), d1 = diff(j + 1), d2 = diff(j + 2), d3 = diff(j + 3);
             acc0 += d0 * d0;
             acc1 += d1 * d1;
             acc2 += d2 * d2;
@@ -65,25 +68,13 @@ struct MetricP2 {
         }
         T s = acc0 + acc1 + acc2 + acc3;
         for(; j < m; ++j) {
-            const T d = a[j] - b[j];
+            const T d = diff(j);
             s += d * d;
         }
         return s;
     }
-    static T gaps(const T* g, std::int64_t m, T) {
-        T acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
-        std::int64_t j = 0;
-        for(; j + 4 <= m; j += 4) {
-            acc0 += g[j] * g[j];
-            acc1 += g[j + 1] * g[j + 1];
-            acc2 += g[j + 2] * g[j + 2];
-            acc3 += g[j + 3] * g[j + 3];
-        }
-        T s = acc0 + acc1 + acc2 + acc3;
-        for(; j < m; ++j) {
-            s += g[j] * g[j];
-        }
-        return s;
+    static T dist(const T* a, const T* b, std::int64_t m, T, T p) {
+        return sum([a, b](std::int64_t j) { return a[j] - b[j]; }, m, p);
     }
     static T update(T rd, T old_gap, T new_gap, T) {
         return rd + (new_gap * new_gap - old_gap * old_gap);
@@ -94,19 +85,16 @@ struct MetricP2 {
 
 template <class T>
 struct MetricP1 {
-    static T dist(const T* a, const T* b, std::int64_t m, T, T) {
+    template <class Diff>
+    [[gnu::always_inline]] static T sum(Diff diff, std::int64_t m, T) {
         T s = 0;
         for(std::int64_t j = 0; j < m; ++j) {
-            s += std::fabs(a[j] - b[j]);
+            s += std::fabs(diff(j));
         }
         return s;
     }
-    static T gaps(const T* g, std::int64_t m, T) {
-        T s = 0;
-        for(std::int64_t j = 0; j < m; ++j) {
-            s += g[j];
-        }
-        return s;
+    static T dist(const T* a, const T* b, std::int64_t m, T, T p) {
+        return sum([a, b](std::int64_t j) { return a[j] - b[j]; }, m, p);
     }
     static T update(T rd, T old_gap, T new_gap, T) { return rd + (new_gap - old_gap); }
     static double power(double r, double) { return r; }
@@ -115,19 +103,16 @@ struct MetricP1 {
 
 template <class T>
 struct MetricPinf {
-    static T dist(const T* a, const T* b, std::int64_t m, T, T) {
+    template <class Diff>
+    [[gnu::always_inline]] static T sum(Diff diff, std::int64_t m, T) {
         T s = 0;
         for(std::int64_t j = 0; j < m; ++j) {
-            s = std::max(s, std::fabs(a[j] - b[j]));
+            s = std::max(s, std::fabs(diff(j)));
         }
         return s;
     }
-    static T gaps(const T* g, std::int64_t m, T) {
-        T s = 0;
-        for(std::int64_t j = 0; j < m; ++j) {
-            s = std::max(s, g[j]);
-        }
-        return s;
+    static T dist(const T* a, const T* b, std::int64_t m, T, T p) {
+        return sum([a, b](std::int64_t j) { return a[j] - b[j]; }, m, p);
     }
     static T update(T rd, T, T new_gap, T) { return std::max(rd, new_gap); }
     static double power(double r, double) { return r; }
@@ -136,6 +121,14 @@ struct MetricPinf {
 
 template <class T>
 struct MetricPp {
+    template <class Diff>
+    [[gnu::always_inline]] static T sum(Diff diff, std::int64_t m, T p) {
+        T s = 0;
+        for(std::int64_t j = 0; j < m; ++j) {
+            s += std::pow(std::fabs(diff(j)), p);
+        }
+        return s;
+    }
     static T dist(const T* a, const T* b, std::int64_t m, T bound, T p) {
         T s = 0;
         for(std::int64_t j = 0; j < m; ++j) {
@@ -143,13 +136,6 @@ struct MetricPp {
             if(s > bound) {
                 return s; // pow is costly: stop once the point is out
             }
-        }
-        return s;
-    }
-    static T gaps(const T* g, std::int64_t m, T p) {
-        T s = 0;
-        for(std::int64_t j = 0; j < m; ++j) {
-            s += std::pow(g[j], p);
         }
         return s;
     }
@@ -275,13 +261,17 @@ struct KnnSearch {
     T leaf_min_dist(const Node<T, I>& nd) {
         const std::int64_t m = tree.m();
         const T* box         = tree.leaf_boxes() + 2 * m * static_cast<std::int64_t>(nd.left);
-        for(std::int64_t j = 0; j < m; ++j) {
-            leaf_gaps[j] = gap(q[j], box[j], box[m + j]);
+        T* g                 = leaf_gaps;
+        for(std::int64_t j = 0; j < m; ++j) { // a vectorised pass, then the sum
+            g[j] = gap(q[j], box[j], box[m + j]);
         }
-        return Metric::gaps(leaf_gaps, m, p);
+        return Metric::sum([g](std::int64_t j) { return g[j]; }, m, p);
     }
 
-    void visit(std::int64_t node, T rd) {
+    // Enters a cell whose lower bound is rd: a leaf is checked and scanned in
+    // place (inlined into its parent: half the cells are leaves, and a call
+    // per leaf measured ~10 % of the search), an inner cell split.
+    [[gnu::always_inline]] void enter(std::int64_t node, T rd) {
         const Node<T, I>& nd = tree.nodes()[node];
         if(nd.dim < 0) {
             if(leaf_min_dist(nd) < bound * epsfac) {
@@ -289,6 +279,11 @@ struct KnnSearch {
             }
             return;
         }
+        split(nd, rd);
+    }
+
+    // Enters the nearer child first, the other only if still within bound.
+    void split(const Node<T, I>& nd, T rd) {
         const std::int64_t d = nd.dim;
         const T old          = gaps[d];
         const T gl = std::max(old, q[d] - nd.lo_max);
@@ -302,11 +297,11 @@ struct KnnSearch {
         const auto c2 = static_cast<std::int64_t>(left_first ? nd.right : nd.left);
         if(r1 < bound * slack) {
             gaps[d] = g1;
-            visit(c1, r1);
+            enter(c1, r1);
         }
         if(r2 < bound * slack) {
             gaps[d] = g2;
-            visit(c2, r2);
+            enter(c2, r2);
         }
         gaps[d] = old;
     }
@@ -318,9 +313,10 @@ struct KnnSearch {
         for(std::int64_t j = 0; j < m; ++j) {
             gaps[j] = gap(q[j], tree.lo()[j], tree.hi()[j]);
         }
-        const T rd = Metric::gaps(gaps, m, p);
+        const T* g = gaps;
+        const T rd = Metric::sum([g](std::int64_t j) { return g[j]; }, m, p);
         if(rd < bound * epsfac) {
-            visit(0, rd);
+            enter(0, rd);
         }
     }
 };
@@ -393,7 +389,6 @@ struct RadiusSearch {
     const T* q;
     T* lo; // the current cell's box
     T* hi;
-    T* gaps;
     T radius; // r^p: points with d^p <= radius are in
     T epsfac;
     T p;
@@ -403,16 +398,15 @@ struct RadiusSearch {
 
     // Bounds of d^p over a box [blo, bhi] (exact in the sense of the file header).
     T min_dist(const T* blo, const T* bhi) {
-        for(std::int64_t j = 0; j < tree.m(); ++j) {
-            gaps[j] = gap(q[j], blo[j], bhi[j]);
-        }
-        return Metric::gaps(gaps, tree.m(), p);
+        const T* x = q;
+        return Metric::sum([x, blo, bhi](std::int64_t j) { return gap(x[j], blo[j], bhi[j]); },
+                           tree.m(), p);
     }
     T max_dist(const T* blo, const T* bhi) {
-        for(std::int64_t j = 0; j < tree.m(); ++j) {
-            gaps[j] = std::max(q[j] - blo[j], bhi[j] - q[j]);
-        }
-        return Metric::gaps(gaps, tree.m(), p);
+        const T* x = q;
+        return Metric::sum(
+            [x, blo, bhi](std::int64_t j) { return std::max(x[j] - blo[j], bhi[j] - x[j]); },
+            tree.m(), p);
     }
 
     void take_all(const Node<T, I>& nd) {
@@ -484,7 +478,7 @@ bool radius_chunks(const KDTree<T, I>& tree, std::int64_t nq, double p, double e
                    std::vector<std::vector<std::int64_t>>& chunk_out, int n_threads, Fn&& fn) {
     const std::int64_t m = tree.m();
     const int workers    = query_threads(nq, n_threads);
-    std::vector<T> box(static_cast<std::size_t>(workers * 3 * m));
+    std::vector<T> box(static_cast<std::size_t>(workers * 2 * m));
     const std::int64_t chunks = (nq + query_chunk - 1) / query_chunk;
     chunk_out.assign(static_cast<std::size_t>(chunks), {});
     std::vector<char> failed(static_cast<std::size_t>(chunks), 0);
@@ -494,14 +488,13 @@ bool radius_chunks(const KDTree<T, I>& tree, std::int64_t nq, double p, double e
         const T tp     = static_cast<T>(p);
         parallel_chunks(nq, query_chunk, workers, [&](int w, std::int64_t b, std::int64_t e) {
             const auto c = static_cast<std::size_t>(b / query_chunk);
-            T* scratch   = box.data() + w * 3 * m;
+            T* scratch   = box.data() + w * 2 * m;
             try {
                 for(std::int64_t i = b; i < e; ++i) {
                     RadiusSearch<T, I, Metric> s{tree,
                                                  query(i),
                                                  scratch,
                                                  scratch + m,
-                                                 scratch + 2 * m,
                                                  internal_radius<T, Metric>(radius(i), p),
                                                  epsfac,
                                                  tp,
