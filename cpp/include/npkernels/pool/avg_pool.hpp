@@ -142,6 +142,28 @@ SpreadFn<T> fixed_spread(const Axis& w) {
     return nullptr;
 }
 
+// delta[ow] = go[ow] / divisor of window (hs, ow): the interior columns share
+// one divisor, so their quotients are one vectorised loop (same divisions).
+template <class T>
+NPK_CLONES void row_deltas(const T* go, const Axis& w, const Range& cols, const AvgSpan& hs,
+                           const AvgOptions& opt, T* delta) {
+    const auto divide = [&](std::int64_t ow) {
+        delta[ow] = go[ow] / static_cast<T>(avg_divisor(hs, avg_span(w, ow), opt));
+    };
+    for(std::int64_t ow = 0; ow < std::min(cols.begin, w.out); ++ow) {
+        divide(ow);
+    }
+    if(cols.begin < cols.end) {
+        const T divisor = static_cast<T>(avg_divisor(hs, avg_span(w, cols.begin), opt));
+        for(std::int64_t ow = cols.begin; ow < cols.end; ++ow) {
+            delta[ow] = go[ow] / divisor;
+        }
+    }
+    for(std::int64_t ow = std::max(cols.begin, cols.end); ow < w.out; ++ow) {
+        divide(ow);
+    }
+}
+
 } // namespace detail
 
 // grad_input = sum over the windows holding each input of grad_output / divisor,
@@ -160,10 +182,7 @@ void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptio
         const T* go = grad_output + plane * g.out_plane();
         for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
             const AvgSpan hs = avg_span(g.h, oh);
-            for(std::int64_t ow = 0; ow < g.w.out; ++ow) {
-                delta[ow] = go[oh * g.w.out + ow]
-                            / static_cast<T>(detail::avg_divisor(hs, avg_span(g.w, ow), opt));
-            }
+            detail::row_deltas(go + oh * g.w.out, g.w, cols, hs, opt, delta);
             for(std::int64_t ih = hs.start; ih < hs.stop; ++ih) {
                 T* row = gi + ih * width;
                 // Column order within a row matters only where windows overlap, and
