@@ -115,4 +115,26 @@ NPK_CLONES bool any_nan(const T* x, std::int64_t n) {
     return nan;
 }
 
+// True when any of x[0, n) is NaN or infinite (v - v is 0 exactly for finite v).
+template <class T>
+NPK_CLONES bool any_non_finite(const T* x, std::int64_t n) {
+    using V             = typename Simd<T>::type;
+    constexpr int lanes = Simd<T>::lanes;
+    using M             = decltype(V{} != V{});
+    M acc               = M{};
+    std::int64_t i      = 0;
+    for(; i + lanes <= n; i += lanes) {
+        const V v = load(x + i);
+        acc |= (v - v) != V{};
+    }
+    bool bad = false;
+    for(int j = 0; j < lanes; ++j) {
+        bad = bad || acc[j] != 0;
+    }
+    for(; i < n; ++i) {
+        bad = bad || !(x[i] - x[i] == T(0));
+    }
+    return bad;
+}
+
 } // namespace npk::simd
