@@ -204,7 +204,9 @@ def bench_conv_peak_memory(threads, report):
     npkernels, a whole-batch im2col for the reference. Reported, and npkernels checked
     against its documented bound (per thread one column tile in the forward pass, two
     in the backward, each max(512 KiB, C*k*k*256 values); plus at most 7 weight-sized
-    partials)."""
+    partials; on the Winograd path of 3x3 stride-1 layers one block of tiles per thread,
+    max(1 MiB, 16*(C+O)*136 values), the transformed filters and 4 partials of them,
+    16/9 of the weight each)."""
     for shape, impl, kernel, extra in _peak_memory(threads):
         shape = tuple(shape)
         report(f"peak memory {kernel} {IDS[CONV_SHAPES.index(shape)]} {threads}thr", impl,
@@ -213,4 +215,7 @@ def bench_conv_peak_memory(threads, report):
             n, c, _, _, o, k = shape[:6]
             tile = max(512 * 2**10, c * k * k * 256 * 4)
             bound = threads * 2 * tile + 7 * o * c * k * k * 4 + 2 * 2**20  # + slack
+            if k == 3 and shape[6] == 1:  # Winograd
+                block = max(2**20, 16 * (c + o) * 136 * 4)
+                bound += threads * block + 5 * 16 * o * c * 4
             assert extra <= bound, (shape, kernel, extra, bound)

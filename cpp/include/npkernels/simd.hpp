@@ -93,26 +93,39 @@ inline typename Simd<T>::type load(const T* p) {
     return v;
 }
 
-// True when any of x[0, n) is NaN (a vector compare per 4 floats or 2 doubles).
-template <class T>
-NPK_CLONES bool any_nan(const T* x, std::int64_t n) {
+// True when bad(v) holds in some lane of a vector v of x[0, n) (a vector
+// predicate, returning a lane mask) or bad_one(x[i]) for the tail.
+template <class T, class VecPred, class ScalarPred>
+inline bool any_lane(const T* x, std::int64_t n, VecPred&& bad, ScalarPred&& bad_one) {
     using V             = typename Simd<T>::type;
     constexpr int lanes = Simd<T>::lanes;
     using M             = decltype(V{} != V{});
     M acc               = M{};
     std::int64_t i      = 0;
     for(; i + lanes <= n; i += lanes) {
-        const V v = load(x + i);
-        acc |= v != v;
+        acc |= bad(load(x + i));
     }
-    bool nan = false;
+    bool any = false;
     for(int j = 0; j < lanes; ++j) {
-        nan = nan || acc[j] != 0;
+        any = any || acc[j] != 0;
     }
     for(; i < n; ++i) {
-        nan = nan || x[i] != x[i];
+        any = any || bad_one(x[i]);
     }
-    return nan;
+    return any;
+}
+
+// True when any of x[0, n) is NaN (a vector compare per 4 floats or 2 doubles).
+template <class T>
+NPK_CLONES bool any_nan(const T* x, std::int64_t n) {
+    return any_lane(x, n, [](auto v) { return v != v; }, [](T v) { return v != v; });
+}
+
+// True when any of x[0, n) is NaN or infinite (v - v is 0 exactly for finite v).
+template <class T>
+NPK_CLONES bool any_non_finite(const T* x, std::int64_t n) {
+    using V = typename Simd<T>::type;
+    return any_lane(x, n, [](V v) { return (v - v) != V{}; }, [](T v) { return !(v - v == T(0)); });
 }
 
 } // namespace npk::simd

@@ -22,6 +22,7 @@
 #include "npkernels/buffer.hpp"
 #include "npkernels/conv/im2col.hpp"
 #include "npkernels/parallel.hpp"
+#include "npkernels/conv/winograd.hpp"
 
 namespace npk::conv {
 
@@ -123,6 +124,41 @@ void parallel_with_scratch(std::int64_t units, std::int64_t scratch_size, int n_
     });
 }
 
+// Whether cv is a 3x3 stride-1 dilation-1 convolution with enough channels per
+// group (both ways) for the Winograd path's 16 products.
+inline bool winograd_shape(const Conv& cv) {
+    const Geometry& g = cv.g;
+    return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1
+           && g.dilation_h == 1 && g.dilation_w == 1 && cv.in_per_group() >= winograd_min_channels
+           && cv.out_per_group() >= winograd_min_channels && g.out_area() > 0;
+}
+
+// The forward convolution of cv as Winograd tiles see it.
+inline Winograd winograd_forward_of(const Conv& cv) {
+    const Geometry& g = cv.g;
+    return {cv.batch, cv.groups, cv.in_per_group(), cv.out_per_group(), g.in_h,  g.in_w,
+            g.pad_h,  g.pad_w,   g.out_h,           g.out_w};
+}
+
+// Its input gradient: grad_output convolved with the flipped, transposed
+// filters, padding 2 - pad (so each input pixel sees the outputs whose
+// windows cover it).
+inline Winograd winograd_input_grad_of(const Conv& cv) {
+    const Geometry& g = cv.g;
+    return {cv.batch,      cv.groups,    cv.out_per_group(), cv.in_per_group(), g.out_h,
+            g.out_w,       2 - g.pad_h,  2 - g.pad_w,        g.in_h,            g.in_w};
+}
+
+// The Winograd convolution wg of x with the filters w (adjoint: w is the
+// forward weight of the convolution whose input gradient this is).
+template <class T>
+bool winograd_run(const T* x, const T* w, bool adjoint, const T* bias, const Winograd& wg,
+                  blas::GemmFn<T> gemm, T* y, int n_threads) {
+    LargeBuffer<T> u = large_uninitialized_buffer<T>(wg.weight_size());
+    winograd_weights(w, wg, adjoint, u.get(), n_threads);
+    return winograd_conv(x, u.get(), bias, wg, gemm, y, n_threads);
+}
+
 // y (N, O, Ho, Wo) = conv2d(x (N, C, H, W), w (O, C/groups, kH, kW)) + bias
 // (O,) or nullptr. Returns false, computing nothing, when a matrix dimension
 // does not fit BLAS's int (the caller checks Conv::fits_blas first).
@@ -135,6 +171,11 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
     const Geometry& g     = cv.g;
     const std::int64_t og = cv.out_per_group(), kdim = cv.col_rows(), l = g.out_area();
     const std::int64_t tiles = cv.n_tiles<T>(), units = cv.batch * tiles;
+    if(winograd_shape(cv) && all_finite(x, cv.batch * g.channels * g.in_area(), n_threads)
+       && all_finite(w, cv.weight_size(), n_threads)) {
+        return winograd_run<T>(x, w, false, bias, winograd_forward_of(cv), gemm, y,
+                               cv.threads_for(n_threads));
+    }
 
     // Image and tile of one unit, for group grp: the product into y.
     auto product = [&](std::int64_t i, const Tile& t, std::int64_t grp, const T* cols,

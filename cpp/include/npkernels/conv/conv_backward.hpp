@@ -41,6 +41,26 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
     const std::int64_t tiles = cv.n_tiles<T>(), wsize = cv.weight_size();
     const bool pointwise     = g.is_pointwise();
 
+    // 3x3 stride 1: both gradients from Winograd tiles when the data are finite.
+    if(winograd_shape(cv) && (grad_input != nullptr || grad_weight != nullptr)
+       && all_finite(dy, n * cv.out_channels * l, n_threads)) {
+        const int threads = cv.threads_for(n_threads);
+        if(grad_input != nullptr && all_finite(w, wsize, n_threads)) {
+            if(!winograd_run<T>(dy, w, true, static_cast<const T*>(nullptr),
+                                winograd_input_grad_of(cv), gemm, grad_input, threads)) {
+                return false;
+            }
+            grad_input = nullptr;
+        }
+        if(grad_weight != nullptr && all_finite(x, n * g.channels * hw, n_threads)) {
+            if(!winograd_weight_grad<T>(x, dy, winograd_forward_of(cv), gemm, grad_weight,
+                                        threads)) {
+                return false;
+            }
+            grad_weight = nullptr;
+        }
+    }
+
     if(grad_input != nullptr || grad_weight != nullptr) {
         // grad_weight needs a chunk per partial; grad_input alone parallelises over images.
         const std::int64_t chunks =

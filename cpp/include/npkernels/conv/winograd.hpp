@@ -1,0 +1,464 @@
+#pragma once
+// Winograd F(2x2, 3x3) for stride-1, dilation-1 3x3 convolutions: every 2x2
+// tile of output is A^T [ (G g G^T) .* (B^T d B) ] A, d the tile's 4x4 input
+// window, g a 3x3 filter; summed over the input channels, the elementwise
+// product becomes 16 independent matrix products (one per position xi of the
+// 4x4 transformed tile): M_xi (O x tiles) = U_xi (O x C) . V_xi (C x tiles).
+// They run on the same BLAS as the im2col path, with 16/36 of its
+// multiplications (2.25x fewer).
+//
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+//
+// Tiles are numbered across the whole batch (image, tile row, tile column) and
+// cut into fixed blocks, so one product covers the tiles of several small
+// images (a large GEMM N) while its scratch (the block's V and M, or V and Z)
+// stays near block_bytes per thread. A block is one task for our threads, with
+// single-threaded BLAS calls; block bounds depend only on the problem, never
+// on the thread count, so neither does the result.
+//
+// The same tiles give the two gradients of a stride-1 3x3 convolution:
+//  - grad_input is this convolution of grad_output with the flipped,
+//    transposed filters and padding 2 - pad (winograd_weights(..., adjoint));
+//  - grad_weight is the adjoint of the forward in U: dU_xi (O x C) =
+//    Z_xi (O x tiles) . V_xi^T with Z = A dY A^T per tile, then dW = G^T dU G
+//    (winograd_weight_grad).
+//
+// Numerics: the transforms add and subtract up to 16 inputs (halves in G), so
+// the rounding error is a few ulps of the largest value in a tile's window,
+// not of each product; measured on the shapes it stays well inside
+// the sqrt(C*9)-scaled tolerance the im2col path is held to (see the tests).
+// An inf in a window would meet inf - inf in the transform and turn other
+// outputs of its tile into NaN, so callers use this path only when every input
+// is finite (all_finite) and the im2col path otherwise.
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "npkernels/blas.hpp"
+#include "npkernels/buffer.hpp"
+#include "npkernels/parallel.hpp"
+#include "npkernels/simd.hpp"
+
+namespace npk::conv {
+
+// Scratch per block (and thread): V and M of one group, near L2's size.
+inline constexpr std::int64_t winograd_block_bytes = std::int64_t{1} << 20;
+// Fewer channels per group than this and the 16 products are too thin for BLAS.
+inline constexpr std::int64_t winograd_min_channels = 8;
+// Tiles per block at least (see Winograd::block).
+inline constexpr std::int64_t winograd_min_block_tiles = 128;
+// At most this many blocks' partial sums for the weight gradient.
+inline constexpr std::int64_t winograd_weight_chunks = 4;
+
+namespace detail {
+// Tiles transformed at once along one tile row (stack arrays of this length).
+inline constexpr std::int64_t wino_segment = 64;
+} // namespace detail
+
+// A stride-1, dilation-1 3x3 convolution with groups, as the tiles see it: x
+// (batch, groups*cg, in_h, in_w) -> y (batch, groups*og, out_h, out_w),
+// y[oy, ox] = sum over kh, kw of w[kh, kw] * x[oy - pad_h + kh, ox - pad_w + kw],
+// x zero outside the image. pad_h / pad_w may be any integer (the input
+// gradient uses 2 - pad).
+struct Winograd {
+    std::int64_t batch, groups, cg, og;
+    std::int64_t in_h, in_w, pad_h, pad_w, out_h, out_w;
+
+    std::int64_t tiles_h() const { return (out_h + 1) / 2; }
+    std::int64_t tiles_w() const { return (out_w + 1) / 2; }
+    std::int64_t tiles_per_image() const { return tiles_h() * tiles_w(); }
+    std::int64_t tiles() const { return batch * tiles_per_image(); }
+    std::int64_t weight_size() const { return groups * 16 * og * cg; }
+
+    // Tiles per block: what fits the scratch budget, but at least
+    // winograd_min_block_tiles (each product repacks U, O x C values, so it
+    // must cover enough tiles); then the tiles split evenly over that many
+    // blocks, rounded up to a multiple of 8. Depends on the problem only.
+    template <class T>
+    std::int64_t block(std::int64_t budget = winograd_block_bytes) const {
+        const std::int64_t per_tile = 16 * (cg + og) * static_cast<std::int64_t>(sizeof(T));
+        const std::int64_t target   = std::max<std::int64_t>(winograd_min_block_tiles, budget / per_tile);
+        const std::int64_t blocks   = std::max<std::int64_t>(1, (tiles() + target - 1) / target);
+        return std::max<std::int64_t>(8, ((tiles() + blocks - 1) / blocks + 7) / 8 * 8);
+    }
+    std::int64_t n_blocks(std::int64_t bt) const { return (tiles() + bt - 1) / bt; }
+    bool fits_blas(std::int64_t bt) const {
+        return blas::fits_int(16 * (cg + og) * bt) && blas::fits_int(cg) && blas::fits_int(og);
+    }
+};
+
+// True when no element of x[0, n) is NaN or infinite (parallel scan).
+template <class T>
+bool all_finite(const T* x, std::int64_t n, int n_threads) {
+    const int parts = useful_threads(n, std::int64_t{1} << 18, n_threads);
+    std::vector<char> bad(static_cast<std::size_t>(parts), 0);
+    parallel_parts(parts, parts, [&](std::int64_t p) {
+        const Range r = part_range(n, p, parts);
+        bad[static_cast<std::size_t>(p)] = simd::any_non_finite(x + r.begin, r.end - r.begin) ? 1 : 0;
+    });
+    return std::none_of(bad.begin(), bad.end(), [](char b) { return b != 0; });
+}
+
+// U = G g G^T for every filter, u[((grp*16 + xi)*og + o)*cg + c], computed in
+// double. w is the (groups*og, cg, 3, 3) weight of this convolution, or with
+// `adjoint` the (groups*cg, og, 3, 3) weight of the forward convolution whose
+// input gradient this one is (the filter w[grp*cg + c, o] flipped in both axes).
+template <class T>
+void winograd_weights(const T* w, const Winograd& wg, bool adjoint, T* u, int n_threads) {
+    const std::int64_t rows = wg.groups * wg.og;
+    parallel_for(rows, 8, n_threads, [&](std::int64_t r0, std::int64_t r1) {
+        for(std::int64_t r = r0; r < r1; ++r) {
+            const std::int64_t grp = r / wg.og, o = r % wg.og;
+            for(std::int64_t c = 0; c < wg.cg; ++c) {
+                double g[3][3];
+                for(int i = 0; i < 3; ++i) {
+                    for(int j = 0; j < 3; ++j) {
+                        g[i][j] = adjoint
+                                      ? static_cast<double>(w[((grp * wg.cg + c) * wg.og + o) * 9
+                                                              + (2 - i) * 3 + (2 - j)])
+                                      : static_cast<double>(w[((grp * wg.og + o) * wg.cg + c) * 9
+                                                              + i * 3 + j]);
+                    }
+                }
+                double t[4][3]; // G g
+                for(int j = 0; j < 3; ++j) {
+                    t[0][j] = g[0][j];
+                    t[1][j] = 0.5 * (g[0][j] + g[1][j] + g[2][j]);
+                    t[2][j] = 0.5 * (g[0][j] - g[1][j] + g[2][j]);
+                    t[3][j] = g[2][j];
+                }
+                for(int i = 0; i < 4; ++i) { // (G g) G^T
+                    const double v[4] = {t[i][0], 0.5 * (t[i][0] + t[i][1] + t[i][2]),
+                                         0.5 * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+                    for(int j = 0; j < 4; ++j) {
+                        u[((grp * 16 + i * 4 + j) * wg.og + o) * wg.cg + c] = static_cast<T>(v[j]);
+                    }
+                }
+            }
+        }
+    });
+}
+
+namespace detail {
+
+// The tiles [t0, t0 + n) of one tile row: image, tile row, first tile column.
+struct Segment {
+    std::int64_t img, ty, tx0, n;
+};
+
+// Calls fn(segment, offset of its first tile in the block) for the tile-row
+// segments of at most wino_segment tiles that cover tiles [begin, end).
+template <class Fn>
+void for_each_segment(const Winograd& wg, std::int64_t begin, std::int64_t end, Fn&& fn) {
+    const std::int64_t tw = wg.tiles_w(), tpi = wg.tiles_per_image();
+    for(std::int64_t t = begin; t < end;) {
+        const std::int64_t img = t / tpi, rem = t % tpi;
+        const std::int64_t ty = rem / tw, tx0 = rem % tw;
+        const std::int64_t n  = std::min({tw - tx0, end - t, wino_segment});
+        fn(Segment{img, ty, tx0, n}, t - begin);
+        t += n;
+    }
+}
+
+// h[k][j] = (d B)[k] for the input row iy of the n tiles of a segment (d the
+// row's 4 values in tile j's window, zero outside the image). The tiles whose
+// window lies inside the row read it directly; the (at most two) others check.
+template <class T>
+inline void row_transform(const T* plane, const Winograd& wg, std::int64_t iy, std::int64_t ix0,
+                          std::int64_t n, T (*h)[wino_segment]) {
+    if(iy < 0 || iy >= wg.in_h) {
+        for(int k = 0; k < 4; ++k) {
+            for(std::int64_t j = 0; j < n; ++j) {
+                h[k][j] = T(0);
+            }
+        }
+        return;
+    }
+    const T* src = plane + iy * wg.in_w;
+    // tile j's window starts at column ix0 + 2j; inside when ix0 + 2j >= 0 and ix0 + 2j + 3 < in_w
+    const std::int64_t lo = std::clamp<std::int64_t>((-ix0 + 1) / 2, 0, n);
+    const std::int64_t hi = std::clamp<std::int64_t>(
+        wg.in_w - ix0 - 3 <= 0 ? 0 : (wg.in_w - ix0 - 4) / 2 + 1, lo, n);
+    auto edge = [&](std::int64_t j) {
+        T d[4];
+        for(int k = 0; k < 4; ++k) {
+            const std::int64_t ix = ix0 + 2 * j + k;
+            d[k] = ix >= 0 && ix < wg.in_w ? src[ix] : T(0);
+        }
+        h[0][j] = d[0] - d[2];
+        h[1][j] = d[1] + d[2];
+        h[2][j] = d[2] - d[1];
+        h[3][j] = d[1] - d[3];
+    };
+    for(std::int64_t j = 0; j < lo; ++j) {
+        edge(j);
+    }
+    const T* s0 = src + ix0;
+    for(std::int64_t j = lo; j < hi; ++j) {
+        const T d0 = s0[2 * j], d1 = s0[2 * j + 1], d2 = s0[2 * j + 2], d3 = s0[2 * j + 3];
+        h[0][j] = d0 - d2;
+        h[1][j] = d1 + d2;
+        h[2][j] = d2 - d1;
+        h[3][j] = d1 - d3;
+    }
+    for(std::int64_t j = hi; j < n; ++j) {
+        edge(j);
+    }
+}
+
+// V = B^T d B of one channel and segment: v[xi*cstride + j] for its n tiles.
+template <class T>
+inline void input_transform(const T* plane, const Winograd& wg, const Segment& s, T* v,
+                            std::int64_t cstride) {
+    constexpr std::int64_t S = wino_segment;
+    T h[4][4][S]; // h[r][k][j] = (d_r B)[k], d_r input row r of tile j
+    const std::int64_t n = s.n;
+    for(int r = 0; r < 4; ++r) {
+        row_transform(plane, wg, 2 * s.ty - wg.pad_h + r, 2 * s.tx0 - wg.pad_w, n, h[r]);
+    }
+    for(int k = 0; k < 4; ++k) {
+        T* __restrict v0 = v + (0 * 4 + k) * cstride;
+        T* __restrict v1 = v + (1 * 4 + k) * cstride;
+        T* __restrict v2 = v + (2 * 4 + k) * cstride;
+        T* __restrict v3 = v + (3 * 4 + k) * cstride;
+        for(std::int64_t j = 0; j < n; ++j) {
+            v0[j] = h[0][k][j] - h[2][k][j];
+            v1[j] = h[1][k][j] + h[2][k][j];
+            v2[j] = h[2][k][j] - h[1][k][j];
+            v3[j] = h[1][k][j] - h[3][k][j];
+        }
+    }
+}
+
+// Y = A^T M A (+ bias) of output channel o of one segment, m[xi*mstride + j],
+// written into that channel's plane (the rows and columns inside the output).
+template <class T>
+inline void output_transform(const T* m, std::int64_t mstride, const Winograd& wg,
+                             const Segment& s, T b, T* plane) {
+    constexpr std::int64_t S = wino_segment;
+    T t[2][4][S];
+    const std::int64_t n = s.n;
+    for(int q = 0; q < 4; ++q) {
+        const T* m0 = m + (0 * 4 + q) * mstride;
+        const T* m1 = m + (1 * 4 + q) * mstride;
+        const T* m2 = m + (2 * 4 + q) * mstride;
+        const T* m3 = m + (3 * 4 + q) * mstride;
+        for(std::int64_t j = 0; j < n; ++j) {
+            t[0][q][j] = m0[j] + m1[j] + m2[j];
+            t[1][q][j] = m1[j] - m2[j] - m3[j];
+        }
+    }
+    // Tiles [0, full) have both output columns inside the output; a last one may have one.
+    const std::int64_t full = std::min(n, (wg.out_w - 2 * s.tx0) / 2);
+    for(int a = 0; a < 2; ++a) {
+        const std::int64_t oy = 2 * s.ty + a;
+        if(oy >= wg.out_h) {
+            break;
+        }
+        T* __restrict out = plane + oy * wg.out_w + 2 * s.tx0;
+        for(std::int64_t j = 0; j < full; ++j) {
+            out[2 * j]     = t[a][0][j] + t[a][1][j] + t[a][2][j] + b;
+            out[2 * j + 1] = t[a][1][j] - t[a][2][j] - t[a][3][j] + b;
+        }
+        if(full < n) {
+            out[2 * full] = t[a][0][full] + t[a][1][full] + t[a][2][full] + b;
+        }
+    }
+}
+
+// Z = A dY A^T of output channel o of one segment (dY zero outside the
+// output): z[xi*zstride + j], the adjoint of output_transform.
+template <class T>
+inline void output_adjoint(const T* plane, const Winograd& wg, const Segment& s, T* z,
+                           std::int64_t zstride) {
+    constexpr std::int64_t S = wino_segment;
+    T e[2][4][S]; // e[a][q][j] = (dY_a A^T)[q], dY_a output row a of tile j
+    const std::int64_t n = s.n;
+    const std::int64_t full = std::min(n, (wg.out_w - 2 * s.tx0) / 2);
+    for(int a = 0; a < 2; ++a) {
+        const std::int64_t oy = 2 * s.ty + a;
+        const T* row = oy < wg.out_h ? plane + oy * wg.out_w + 2 * s.tx0 : plane;
+        const std::int64_t nf = oy < wg.out_h ? full : 0;
+        for(std::int64_t j = 0; j < nf; ++j) {
+            const T y0 = row[2 * j], y1 = row[2 * j + 1];
+            e[a][0][j] = y0;
+            e[a][1][j] = y0 + y1;
+            e[a][2][j] = y0 - y1;
+            e[a][3][j] = -y1;
+        }
+        for(std::int64_t j = nf; j < n; ++j) { // outside the output: y1 (and y0) are 0
+            const T y0 = oy < wg.out_h && j == full ? row[2 * j] : T(0);
+            e[a][0][j] = y0;
+            e[a][1][j] = y0;
+            e[a][2][j] = y0;
+            e[a][3][j] = T(0);
+        }
+    }
+    for(int q = 0; q < 4; ++q) {
+        T* __restrict z0 = z + (0 * 4 + q) * zstride;
+        T* __restrict z1 = z + (1 * 4 + q) * zstride;
+        T* __restrict z2 = z + (2 * 4 + q) * zstride;
+        T* __restrict z3 = z + (3 * 4 + q) * zstride;
+        for(std::int64_t j = 0; j < n; ++j) {
+            z0[j] = e[0][q][j];
+            z1[j] = e[0][q][j] + e[1][q][j];
+            z2[j] = e[0][q][j] - e[1][q][j];
+            z3[j] = -e[1][q][j];
+        }
+    }
+}
+
+// V of group grp for tiles [begin, end) of x: v[(xi*cg + c)*ld + t - begin].
+template <class T>
+NPK_CLONES void input_block(const T* x, const Winograd& wg, std::int64_t grp, std::int64_t begin,
+                            std::int64_t end, T* v, std::int64_t ld) {
+    const std::int64_t area = wg.in_h * wg.in_w, channels = wg.groups * wg.cg;
+    for_each_segment(wg, begin, end, [&](const Segment& s, std::int64_t off) {
+        for(std::int64_t c = 0; c < wg.cg; ++c) {
+            const T* plane = x + (s.img * channels + grp * wg.cg + c) * area;
+            input_transform(plane, wg, s, v + c * ld + off, wg.cg * ld);
+        }
+    });
+}
+
+// Y of group grp for tiles [begin, end) from m[(xi*og + o)*ld + t - begin], plus bias.
+template <class T>
+NPK_CLONES void output_block(const T* m, std::int64_t ld, const Winograd& wg, std::int64_t grp,
+                             std::int64_t begin, std::int64_t end, const T* bias, T* y) {
+    const std::int64_t og = wg.og, out_area = wg.out_h * wg.out_w;
+    for_each_segment(wg, begin, end, [&](const Segment& s, std::int64_t off) {
+        for(std::int64_t o = 0; o < og; ++o) {
+            const std::int64_t oc = grp * og + o;
+            output_transform(m + o * ld + off, og * ld, wg, s, bias == nullptr ? T(0) : bias[oc],
+                             y + (s.img * wg.groups * og + oc) * out_area);
+        }
+    });
+}
+
+// Z of group grp for tiles [begin, end) of dy: z[(xi*og + o)*ld + t - begin].
+template <class T>
+NPK_CLONES void adjoint_block(const T* dy, const Winograd& wg, std::int64_t grp, std::int64_t begin,
+                              std::int64_t end, T* z, std::int64_t ld) {
+    const std::int64_t og = wg.og, out_area = wg.out_h * wg.out_w;
+    for_each_segment(wg, begin, end, [&](const Segment& s, std::int64_t off) {
+        for(std::int64_t o = 0; o < og; ++o) {
+            const std::int64_t oc = grp * og + o;
+            output_adjoint(dy + (s.img * wg.groups * og + oc) * out_area, wg, s, z + o * ld + off,
+                           og * ld);
+        }
+    });
+}
+
+} // namespace detail
+
+// y = the convolution wg of x with the transformed filters u (winograd_weights),
+// plus bias (groups*og, or null). Returns false when a size exceeds BLAS's int.
+template <class T>
+bool winograd_conv(const T* x, const T* u, const T* bias, const Winograd& wg,
+                   blas::GemmFn<T> gemm, T* y, int n_threads) {
+    const std::int64_t bt = wg.block<T>(), blocks = wg.n_blocks(bt), total = wg.tiles();
+    if(!wg.fits_blas(bt)) {
+        return false;
+    }
+    const std::int64_t cg = wg.cg, og = wg.og;
+    const std::int64_t scratch = 16 * (cg + og) * bt;
+    const int workers          = dynamic_workers(blocks, n_threads);
+    Buffer<T> buf              = uninitialized_buffer<T>(workers * scratch);
+    parallel_dynamic_with_worker(blocks, workers, [&](std::int64_t blk, int worker) {
+        T* v = buf.get() + worker * scratch;
+        T* m = v + 16 * cg * bt;
+        const std::int64_t begin = blk * bt, end = std::min(total, begin + bt), nt = end - begin;
+        for(std::int64_t grp = 0; grp < wg.groups; ++grp) {
+            detail::input_block(x, wg, grp, begin, end, v, bt);
+            for(std::int64_t xi = 0; xi < 16; ++xi) {
+                blas::gemm<T>(gemm, false, false, og, nt, cg, T(1), u + (grp * 16 + xi) * og * cg,
+                              cg, v + xi * cg * bt, bt, T(0), m + xi * og * bt, bt);
+            }
+            detail::output_block(m, bt, wg, grp, begin, end, bias, y);
+        }
+    });
+    return true;
+}
+
+// grad_weight (groups*og, cg, 3, 3) of the convolution wg, from its input x
+// and grad_output dy: per block dU_xi += Z_xi . V_xi^T, the blocks summed in
+// up to winograd_weight_chunks fixed chunks (each in block order, the chunk
+// partials then added in order), then dW = G^T dU G in double.
+template <class T>
+bool winograd_weight_grad(const T* x, const T* dy, const Winograd& wg, blas::GemmFn<T> gemm,
+                          T* grad_weight, int n_threads) {
+    const std::int64_t bt = wg.block<T>(), blocks = wg.n_blocks(bt), total = wg.tiles();
+    if(!wg.fits_blas(bt)) {
+        return false;
+    }
+    const std::int64_t cg = wg.cg, og = wg.og;
+    const std::int64_t usize = wg.weight_size();
+    const std::int64_t chunks = std::max<std::int64_t>(1, std::min(blocks, winograd_weight_chunks));
+    const std::int64_t scratch = 16 * (cg + og) * bt;
+    const int workers          = dynamic_workers(chunks, n_threads);
+    Buffer<T> buf              = uninitialized_buffer<T>(workers * scratch);
+    LargeBuffer<T> du          = large_uninitialized_buffer<T>(chunks * usize);
+    parallel_dynamic_with_worker(chunks, workers, [&](std::int64_t chunk, int worker) {
+        T* v        = buf.get() + worker * scratch;
+        T* z        = v + 16 * cg * bt;
+        T* part     = du.get() + chunk * usize;
+        const Range r = part_range(blocks, chunk, chunks);
+        if(r.begin == r.end) {
+            std::fill(part, part + usize, T(0));
+        }
+        for(std::int64_t blk = r.begin; blk < r.end; ++blk) {
+            const std::int64_t begin = blk * bt, end = std::min(total, begin + bt), nt = end - begin;
+            for(std::int64_t grp = 0; grp < wg.groups; ++grp) {
+                detail::input_block(x, wg, grp, begin, end, v, bt);
+                detail::adjoint_block(dy, wg, grp, begin, end, z, bt);
+                for(std::int64_t xi = 0; xi < 16; ++xi) {
+                    blas::gemm<T>(gemm, false, true, og, cg, nt, T(1), z + xi * og * bt, bt,
+                                  v + xi * cg * bt, bt, blk == r.begin ? T(0) : T(1),
+                                  part + (grp * 16 + xi) * og * cg, cg);
+                }
+            }
+        }
+    });
+    // The chunk partials added into the first, in chunk order (contiguous passes).
+    T* sum = du.get();
+    parallel_for(usize, 4096, n_threads, [&](std::int64_t b, std::int64_t e) {
+        for(std::int64_t k = 1; k < chunks; ++k) {
+            const T* p = du.get() + k * usize;
+            for(std::int64_t j = b; j < e; ++j) {
+                sum[j] += p[j];
+            }
+        }
+    });
+    // dW = G^T dU G per filter, in double.
+    const std::int64_t rows = wg.groups * og;
+    parallel_for(rows, 8, n_threads, [&](std::int64_t r0, std::int64_t r1) {
+        for(std::int64_t row = r0; row < r1; ++row) {
+            const std::int64_t grp = row / og, o = row % og;
+            const T* d0 = sum + (grp * 16 * og + o) * cg; // xi-th matrix at d0 + xi*og*cg
+            for(std::int64_t c = 0; c < cg; ++c) {
+                double d[4][4];
+                for(int xi = 0; xi < 16; ++xi) {
+                    d[xi / 4][xi % 4] = static_cast<double>(d0[xi * og * cg + c]);
+                }
+                double t[3][4]; // G^T d
+                for(int j = 0; j < 4; ++j) {
+                    t[0][j] = d[0][j] + 0.5 * (d[1][j] + d[2][j]);
+                    t[1][j] = 0.5 * (d[1][j] - d[2][j]);
+                    t[2][j] = 0.5 * (d[1][j] + d[2][j]) + d[3][j];
+                }
+                T* out = grad_weight + ((grp * og + o) * cg + c) * 9;
+                for(int i = 0; i < 3; ++i) { // (G^T d) G
+                    out[i * 3 + 0] = static_cast<T>(t[i][0] + 0.5 * (t[i][1] + t[i][2]));
+                    out[i * 3 + 1] = static_cast<T>(0.5 * (t[i][1] - t[i][2]));
+                    out[i * 3 + 2] = static_cast<T>(0.5 * (t[i][1] + t[i][2]) + t[i][3]);
+                }
+            }
+        }
+    });
+    return true;
+}
+
+} // namespace npk::conv
