@@ -109,3 +109,39 @@ def test_repeated_calls_do_not_grow_memory(kernel, growth):
         assert heap - heap_mid <= HEAP_TOLERANCE, f"heap grew {heap - heap_mid} B (2nd half)"
         assert heap - heap0 <= CACHE_TOLERANCE, f"heap grew {heap - heap0} B"
     assert rss - rss0 <= RSS_TOLERANCE, f"RSS grew by {rss - rss0} B"
+
+
+# ------------------------------------------------- convolution scratch memory is bounded
+
+_PEAK = """
+import resource, sys, numpy as np, npkernels as nk
+kernel = sys.argv[1]
+rng = np.random.default_rng(0)
+x = rng.standard_normal((32, 16, 64, 64), dtype=np.float32)
+w = rng.standard_normal((32, 16, 3, 3), dtype=np.float32)
+g = rng.standard_normal((32, 32, 64, 64), dtype=np.float32)
+wt = np.ascontiguousarray(w.transpose(1, 0, 2, 3))
+calls = {
+    "conv2d": lambda: (nk.conv2d(x, w, padding=1),),
+    "conv2d_backward": lambda: nk.conv2d_backward(g, x, w, padding=1),
+    "conv_transpose2d": lambda: (nk.conv_transpose2d(x, wt, padding=1),),
+}
+nk.conv2d(x[:1], w, padding=1)  # load BLAS, the capsules and the thread pool
+peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+before = peak()
+with nk.num_threads(2):
+    out = calls[kernel]()
+print(peak() - before, sum(o.nbytes for o in out if o is not None))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in KiB is Linux's")
+@pytest.mark.parametrize("kernel", ["conv2d", "conv2d_backward", "conv_transpose2d"])
+def test_convolution_scratch_stays_bounded_for_a_big_batch(kernel):
+    # 32 images of 16 x 64 x 64: an im2col buffer of the whole batch would take 72 MiB;
+    # the tiled kernels need their outputs plus a few MiB (measured: < 2 MiB more).
+    out = subprocess.run([sys.executable, "-c", _PEAK, kernel], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    peak_growth, outputs = map(int, out.stdout.split())
+    assert peak_growth <= outputs + 8 * 2**20, (peak_growth, outputs)
