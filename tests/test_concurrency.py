@@ -96,7 +96,7 @@ def test_eight_threads_calling_every_kernel_match_serial_calls(split_calls, seri
             f.result()
     assert not wrong
     assert set(runs) == set(names) and min(runs.values()) >= 2
-    print(f"\n{N_THREADS} threads x {sum(runs.values())} calls ({len(names)} kernels) "
+    print(f"\n{sum(runs.values())} calls of {len(names)} kernels from {N_THREADS} threads "
           f"in {SECONDS:g} s: all equal to the serial results")
 
 
