@@ -411,9 +411,20 @@ class CoreCall:
     args: tuple
     kwargs: dict
     thread: int  # threading.get_ident() of the caller
+    blas_held: bool = False  # made inside _blas.blas_threads(1), as the convolutions are
 
     def replay(self) -> Any:
-        return self.fn(*self.args, **self.kwargs)
+        """The call again, with SciPy's BLAS held at one thread if it was."""
+        from npkernels import _blas
+
+        with _blas.blas_threads(1) if self.blas_held else contextlib.nullcontext():
+            return self.fn(*self.args, **self.kwargs)
+
+
+def _core_call(binding: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> CoreCall:
+    from npkernels import _blas
+
+    return CoreCall(binding, fn, args, kwargs, threading.get_ident(), _blas._users > 0)
 
 
 def _tree_recorder(base: type, log: list[CoreCall]) -> type:
@@ -421,13 +432,13 @@ def _tree_recorder(base: type, log: list[CoreCall]) -> type:
 
     class Recorded(base):
         def __init__(self, *args, **kwargs):
-            log.append(CoreCall(f"{name}.__init__", base, args, kwargs, threading.get_ident()))
+            log.append(_core_call(f"{name}.__init__", base, args, kwargs))
             super().__init__(*args, **kwargs)
 
     def method(attr):
         def call(self, *args, **kwargs):
             bound = functools.partial(getattr(base, attr), self)
-            log.append(CoreCall(f"{name}.{attr}", bound, args, kwargs, threading.get_ident()))
+            log.append(_core_call(f"{name}.{attr}", bound, args, kwargs))
             return bound(*args, **kwargs)
 
         return call
@@ -460,7 +471,7 @@ def recording_core() -> Iterator[list[CoreCall]]:
 
 def _function_recorder(name: str, real: Callable[..., Any], log: list[CoreCall]):
     def call(*args, **kwargs):
-        log.append(CoreCall(name, real, args, kwargs, threading.get_ident()))
+        log.append(_core_call(name, real, args, kwargs))
         return real(*args, **kwargs)
 
     return call
