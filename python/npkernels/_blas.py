@@ -79,9 +79,38 @@ def _pools() -> tuple[Any, ...]:
     return tuple(ours or blas)
 
 
+def _set_limit(pool: Any, n: int) -> None:
+    """Set ``pool``'s limit from any Python thread.
+
+    threadpoolctl >= 3.6 lets only one Python thread (the first to set a limit) change a
+    pthreads OpenBLAS's process-wide limit and silently ignores the others: a convolution
+    started from a worker thread would then run a threaded BLAS inside its own OpenMP
+    parts (oversubscribed, and with other bits than the same call from the main thread).
+    Our own lock and count below already keep threads from fighting over the limit, so
+    the setter without that guard is used where threadpoolctl has one.
+    """
+    getattr(pool, "_real_set_num_threads", pool.set_num_threads)(n)
+
+
 _lock = threading.Lock()
 _users = 0
 _saved: list[int] = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has only the forking thread: convolutions that other threads had
+    running at the fork never leave, so drop their count (and a lock one may hold), and
+    give the pools back the limits they had before those calls."""
+    global _lock, _users  # noqa: PLW0603
+    _lock = threading.Lock()
+    if _users:
+        _users = 0
+        for p, v in zip(_pools(), _saved):
+            _set_limit(p, v)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextlib.contextmanager
@@ -98,7 +127,7 @@ def blas_threads(n: int) -> Iterator[None]:
         if _users == 0:
             _saved[:] = [p.get_num_threads() for p in pools]
             for p in pools:
-                p.set_num_threads(n)
+                _set_limit(p, n)
         _users += 1
     try:
         yield
@@ -107,4 +136,4 @@ def blas_threads(n: int) -> Iterator[None]:
             _users -= 1
             if _users == 0:
                 for p, v in zip(pools, _saved):
-                    p.set_num_threads(v)
+                    _set_limit(p, v)
