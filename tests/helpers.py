@@ -483,7 +483,9 @@ def per_image(boxes: np.ndarray, n_images: int) -> list[np.ndarray]:
 
 # Thread-invariance workloads of the ROI tests: many boxes on a small map with many channels
 # (the channels-last path), few boxes on a large map (the strided path); both split into parts.
-ROI_THREAD_SHAPES = [((2, 24, 30, 34), 150), ((2, 5, 60, 70), 9)]
+# Big enough for 2-3 threads (>= 32k values of work per thread), channels-last
+# (C >= 8, many taps) and channels-first (C < 8).
+ROI_THREAD_SHAPES = [((2, 24, 30, 34), 150), ((2, 5, 90, 100), 120)]
 
 
 def roi_thread_inputs(seed: int, shape: tuple, k: int, dtype, out: int) -> tuple:

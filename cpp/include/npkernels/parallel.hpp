@@ -31,6 +31,22 @@ inline int useful_threads(std::int64_t n, std::int64_t grain, int n_threads) {
     return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(n_threads, by_size)));
 }
 
+// Values (elements read plus written) a thread should get before another one
+// is worth waking: below that, the wake-up costs more than the work (a few
+// microseconds, up to a scheduler tick when the other core is busy).
+constexpr std::int64_t min_values_per_thread = std::int64_t{1} << 15;
+
+// The grain of parallel_for over items of `values` values each.
+inline std::int64_t grain_for(std::int64_t values) {
+    const std::int64_t per = std::max<std::int64_t>(1, values);
+    return (min_values_per_thread + per - 1) / per;
+}
+
+// Threads worth waking for `values` values of work in all.
+inline int threads_for(std::int64_t values, int n_threads) {
+    return useful_threads(values, min_values_per_thread, n_threads);
+}
+
 // Calls fn(part) for every part in [0, parts) on up to n_threads threads
 // (static schedule). fn must not throw: an exception escaping an OpenMP region
 // ends the process.

@@ -131,7 +131,7 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
 
     if(grad_bias != nullptr) {
         // Each channel summed by one thread, in double, images then pixels in order.
-        parallel_for(cv.out_channels, 1, n_threads, [&](std::int64_t o0, std::int64_t o1) {
+        parallel_for(cv.out_channels, grain_for(n * l), n_threads, [&](std::int64_t o0, std::int64_t o1) {
             for(std::int64_t o = o0; o < o1; ++o) {
                 double s = 0.0;
                 for(std::int64_t i = 0; i < n; ++i) {

@@ -25,7 +25,7 @@ bool conv_transpose2d(const T* x, const T* w, const T* bias, const Conv& cv,
     }
     if(bias != nullptr) {
         const std::int64_t planes = cv.batch * cv.g.channels, hw = cv.g.in_area();
-        parallel_for(planes, 1, n_threads, [&](std::int64_t b, std::int64_t e) {
+        parallel_for(planes, grain_for(hw), n_threads, [&](std::int64_t b, std::int64_t e) {
             for(std::int64_t p = b; p < e; ++p) {
                 const T v = bias[p % cv.g.channels];
                 T* plane  = y + p * hw;

@@ -130,7 +130,7 @@ namespace detail {
 template <class Fn>
 void for_each_plane(std::int64_t n, const Geometry& g, int n_threads, Fn&& fn) {
     const std::int64_t l = g.out_area(), rows = g.channels * g.kernel_area();
-    parallel_for(n * g.channels, 1, n_threads, [&](std::int64_t b, std::int64_t e) {
+    parallel_for(n * g.channels, grain_for(g.in_area() + g.kernel_area() * l), n_threads, [&](std::int64_t b, std::int64_t e) {
         for(std::int64_t p = b; p < e; ++p) {
             const std::int64_t i = p / g.channels, c = p % g.channels;
             fn(i * g.channels * g.in_area(), (i * rows + c * g.kernel_area()) * l, c);

@@ -364,16 +364,17 @@ void roi_align_forward(const T* input, std::int64_t batch, std::int64_t channels
         return;
     }
     const std::int64_t plane = height * width;
-    const int workers        = dynamic_workers(k, n_threads);
-    const auto sizes   = roi_align_scratch_sizes(rois, k, height, width, spatial_scale, p);
-    auto scratch       = roi_align_workers(sizes, workers, p, channels);
-    const bool nhwc    = prefer_channels_last(sizes.total_taps, batch, channels, plane);
+    const auto sizes  = roi_align_scratch_sizes(rois, k, height, width, spatial_scale, p);
+    const int threads = threads_for(4 * sizes.total_taps * channels + k * channels * bins, n_threads);
+    const int workers = dynamic_workers(k, threads);
+    auto scratch      = roi_align_workers(sizes, workers, p, channels);
+    const bool nhwc   = prefer_channels_last(sizes.total_taps, batch, channels, plane);
     LargeBuffer<T> last;
     if(nhwc) {
         last = large_uninitialized_buffer<T>(batch * plane * channels);
-        transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
+        transpose_each(input, batch, channels, plane, last.get(), threads); // (N, H*W, C)
     }
-    parallel_dynamic_with_worker(k, n_threads, [&](std::int64_t r, int worker) {
+    parallel_dynamic_with_worker(k, threads, [&](std::int64_t r, int worker) {
         RoiAlignScratch<T>& s  = scratch[worker];
         const RoiAlignBox<T> b = roi_align_box(rois + 5 * r, spatial_scale, p);
         T* out_roi             = output + r * channels * bins;
@@ -437,12 +438,14 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
                         T spatial_scale, const RoiAlignParams& p, T* grad_input, int n_threads) {
     const std::int64_t plane  = height * width;
     const std::int64_t bins   = p.pooled_h * p.pooled_w;
-    const std::int64_t blocks = channel_blocks(channels, n_threads);
-    const int workers         = dynamic_workers(blocks, n_threads);
     RoiAlignScratch<T> sizes;
     if(bins > 0) {
         sizes = roi_align_scratch_sizes(rois, k, height, width, spatial_scale, p);
     }
+    const int threads = threads_for(4 * sizes.total_taps * channels + batch * channels * plane,
+                                    n_threads);
+    const std::int64_t blocks = channel_blocks(channels, threads);
+    const int workers         = dynamic_workers(blocks, threads);
     auto scratch    = roi_align_workers(sizes, workers, p, channels);
     const bool nhwc = prefer_channels_last(sizes.total_taps, batch, channels, plane);
     LargeBuffer<T> last;
@@ -450,7 +453,7 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
         last = large_uninitialized_buffer<T>(batch * plane * channels);
     }
     T* target = nhwc ? last.get() : grad_input;
-    parallel_dynamic_with_worker(blocks, n_threads, [&](std::int64_t block, int worker) {
+    parallel_dynamic_with_worker(blocks, threads, [&](std::int64_t block, int worker) {
         const Range ch       = part_range(channels, block, blocks);
         const std::int64_t m = ch.end - ch.begin;
         for(std::int64_t n = 0; n < batch; ++n) {
@@ -515,7 +518,7 @@ void roi_align_backward(const T* grad_output, const T* rois, std::int64_t k, std
         }
     });
     if(nhwc) {
-        transpose_each(last.get(), batch, plane, channels, grad_input, n_threads); // back to NCHW
+        transpose_each(last.get(), batch, plane, channels, grad_input, threads); // back to NCHW
     }
 }
 

@@ -56,7 +56,7 @@ void transpose_each(const T* src, std::int64_t n, std::int64_t rows, std::int64_
                     int n_threads) {
     constexpr std::int64_t tile = 64;
     const std::int64_t tiles    = (cols + tile - 1) / tile;
-    parallel_for(n * tiles, 1, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(n * tiles, grain_for(2 * rows * tile), n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t job = begin; job < end; ++job) {
             const std::int64_t b = job / tiles, c0 = (job % tiles) * tile;
             const std::int64_t c1 = std::min(cols, c0 + tile);

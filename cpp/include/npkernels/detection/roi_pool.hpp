@@ -119,6 +119,8 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
                           bounds.get());
         scanned += roi_pool_area(bounds.get(), pooled_h, pooled_w);
     }
+    // Scratch is sized for n_threads workers; a small problem runs on fewer.
+    const int threads = threads_for(scanned * channels + k * channels * bins, n_threads);
     const bool nhwc = prefer_channels_last(scanned / 4, batch, channels, plane)
                       && plane <= std::numeric_limits<LaneIndex<T>>::max();
     LargeBuffer<T> last;
@@ -129,10 +131,10 @@ void roi_pool_forward(const T* input, std::int64_t batch, std::int64_t channels,
         last     = large_uninitialized_buffer<T>(batch * plane * channels);
         best_all = uninitialized_buffer<T>(row_span * workers);
         at_all   = uninitialized_buffer<LaneIndex<T>>(row_span * workers);
-        transpose_each(input, batch, channels, plane, last.get(), n_threads); // (N, H*W, C)
+        transpose_each(input, batch, channels, plane, last.get(), threads); // (N, H*W, C)
     }
     const T lowest = static_cast<T>(-FLT_MAX);
-    parallel_dynamic_with_worker(k, n_threads, [&](std::int64_t r, int worker) {
+    parallel_dynamic_with_worker(k, threads, [&](std::int64_t r, int worker) {
         const T* roi         = rois + 5 * r;
         const std::int64_t b = roi_batch(roi);
         std::int64_t* hb     = bounds.get() + span * worker;
@@ -214,9 +216,10 @@ std::int64_t roi_pool_backward(const T* grad_output, const std::int64_t* argmax,
                                std::int64_t height, std::int64_t width, std::int64_t bins,
                                T* grad_input, int n_threads) {
     const std::int64_t plane  = height * width;
-    const std::int64_t blocks = channel_blocks(channels, n_threads);
+    const int threads = threads_for(k * channels * bins + batch * channels * plane, n_threads);
+    const std::int64_t blocks = channel_blocks(channels, threads);
     auto first_bad            = uninitialized_buffer<std::int64_t>(blocks);
-    parallel_dynamic(blocks, n_threads, [&](std::int64_t block) {
+    parallel_dynamic(blocks, threads, [&](std::int64_t block) {
         const Range ch    = part_range(channels, block, blocks);
         first_bad[block] = -1;
         for(std::int64_t n = 0; n < batch; ++n) {

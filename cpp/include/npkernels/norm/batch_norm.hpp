@@ -80,9 +80,6 @@ void plane_sums(const T* a, T ka, const T* b, T kb, std::int64_t s, double& sum_
     sum_ab = t2;
 }
 
-// Values a thread should get before another one is worth starting.
-constexpr std::int64_t min_values_per_thread = std::int64_t{1} << 15;
-
 // The statistics are summed per unit (a block of rows, one channel): rows_per_block
 // is fixed by the layout (about 4096 values per block, at least one row), never by
 // the thread count, and a unit's planes are summed in row order. Units run in
@@ -99,9 +96,7 @@ struct Units {
 // fn(unit, plane) for the planes of each unit, in order; unit = block * C + channel.
 template <class Fn>
 void for_each_unit(const Layout& l, const Units& u, int n_threads, Fn&& fn) {
-    const std::int64_t per_unit = std::max<std::int64_t>(1, u.rows_per_block * l.s);
-    const std::int64_t grain    = std::max<std::int64_t>(1, min_values_per_thread / per_unit);
-    parallel_for(u.count(l), grain, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(u.count(l), grain_for(u.rows_per_block * l.s), n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t unit = begin; unit < end; ++unit) {
             const std::int64_t block = unit / l.c, ch = unit % l.c;
             const std::int64_t stop  = std::min(l.n, (block + 1) * u.rows_per_block);
@@ -140,9 +135,7 @@ inline double channel_total(const double* per_unit, const Layout& l, const Units
 // fn(plane, channel) over every plane, in memory order, split over threads.
 template <class Fn>
 void for_each_plane(const Layout& l, int n_threads, Fn&& fn) {
-    const std::int64_t per   = std::max<std::int64_t>(1, l.s);
-    const std::int64_t grain = std::max<std::int64_t>(1, min_values_per_thread / per);
-    parallel_for(l.n * l.c, grain, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(l.n * l.c, grain_for(l.s), n_threads, [&](std::int64_t begin, std::int64_t end) {
         for(std::int64_t p = begin; p < end; ++p) {
             fn(p, p % l.c);
         }

@@ -93,15 +93,10 @@ inline std::int64_t adaptive_end(std::int64_t i, std::int64_t in, std::int64_t o
     return 1 + ((i + 1) * in - 1) / out;
 }
 
-// Values a thread should get before another one is worth starting.
-constexpr std::int64_t min_values_per_thread = std::int64_t{1} << 15;
-
 // How many parts for_each_plane splits `planes` into (allocate scratch per part);
 // `values` is the work of one plane (input plus output elements).
 inline int plane_parts(std::int64_t planes, int n_threads, std::int64_t values) {
-    const std::int64_t per = std::max<std::int64_t>(1, values);
-    const std::int64_t grain = (min_values_per_thread + per - 1) / per;
-    return useful_threads(planes, grain, n_threads);
+    return useful_threads(planes, grain_for(values), n_threads);
 }
 
 // Runs fn(plane, part) for every plane, `parts` contiguous runs of planes each on
