@@ -16,21 +16,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._threads import get_num_threads
-from ._validation import as_bool, as_float_array, as_int, check_choice, check_finite
+from ._threads import MAX_THREADS, get_num_threads
+from ._validation import (
+    as_bool,
+    as_float_array,
+    as_int,
+    as_ndarray,
+    check_choice,
+    check_finite,
+    check_output_size,
+)
 
 SPLITS = ("midpoint", "variance")
 OUTPUT_TYPES = ("set", "ndarray")
 
 
-def check_data(data: ArrayLike, finite: bool = True) -> np.ndarray:
+def check_data(data: ArrayLike, finite: bool = True, name: str = "data") -> np.ndarray:
     """``data`` as a read-only (n, m) float32/float64 array with n, m >= 1 (and finite)."""
-    arr = as_float_array(data, "data")
+    arr = as_float_array(data, name)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        msg = f"data must have shape (n, m) with n >= 1 and m >= 1, got {arr.shape}"
+        msg = f"{name} must have shape (n, m) with n >= 1 and m >= 1, got {arr.shape}"
         raise ValueError(msg)
     if finite:
-        check_finite(arr, "data")
+        check_finite(arr, name)
     view = arr.view()
     view.flags.writeable = False  # the tree was built from these values
     return view
@@ -72,8 +80,8 @@ def check_workers(workers: object) -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1
         )
-    if n < 1:
-        msg = f"workers must be -1 or > 0, got {n}"
+    if n < 1 or n > MAX_THREADS:
+        msg = f"workers must be -1 or > 0 (and <= {MAX_THREADS}), got {n}"
         raise ValueError(msg)
     return n
 
@@ -85,6 +93,7 @@ def check_ranks(k: object) -> tuple[np.ndarray, bool]:
         if kk < 1:
             msg = f"k must be >= 1, got {kk}"
             raise ValueError(msg)
+        check_output_size((kk,), 8, "k", "a list of ranks")
         return np.arange(1, kk + 1, dtype=np.int64), kk == 1
     try:
         ranks = np.asarray(k)
@@ -114,6 +123,9 @@ class TreeAPI(abc.ABC):
         leafsize = as_int(leafsize, "leafsize")
         if leafsize < 1:
             msg = f"leafsize must be >= 1, got {leafsize}"
+            raise ValueError(msg)
+        if leafsize >= 2**63:
+            msg = f"leafsize must be < 2**63, got {leafsize}"
             raise ValueError(msg)
         check_choice(split, "split", SPLITS)
         self.leafsize = leafsize
@@ -152,14 +164,14 @@ class TreeAPI(abc.ABC):
         return (f"{type(self).__name__}(n={self.n}, m={self.m}, dtype={self._data.dtype}, "
                 f"leafsize={self.leafsize}, split={self.split!r})")
 
-    def _queries(self, x: ArrayLike) -> tuple[np.ndarray, tuple[int, ...]]:
+    def _queries(self, x: ArrayLike, name: str = "x") -> tuple[np.ndarray, tuple[int, ...]]:
         """(x as a C-contiguous (q, m) array of the tree's dtype, x's leading shape)."""
-        arr = as_float_array(x, "x", dtype=self._data.dtype)
+        arr = as_float_array(x, name, dtype=self._data.dtype)
         if arr.ndim < 1 or arr.shape[-1] != self.m:
-            msg = f"x must have shape (..., {self.m}), got {arr.shape}"
+            msg = f"{name} must have shape (..., {self.m}), got {arr.shape}"
             raise ValueError(msg)
         if self._checks_finite:
-            check_finite(arr, "x")
+            check_finite(arr, name)
         return arr.reshape(-1, self.m), arr.shape[:-1]
 
     def _radii(self, r: ArrayLike, lead: tuple[int, ...]) -> np.ndarray:
@@ -245,6 +257,8 @@ class TreeAPI(abc.ABC):
             msg = "distance_upper_bound must not be NaN"
             raise ValueError(msg)
         n_threads = check_workers(workers)
+        check_output_size((xx.shape[0], ranks.size), xx.dtype.itemsize + 8, "k",
+                          "distances and indices")
         unique = np.unique(ranks)
         d, i = self._knn(xx, unique, p, eps, upper, n_threads)
         if unique.size != ranks.size or not np.array_equal(unique, ranks):
@@ -415,7 +429,7 @@ class TreeAPI(abc.ABC):
 
 def check_labels(y_train: ArrayLike, n_train: int) -> np.ndarray:
     """y_train as an (n_train,) array (any sortable dtype)."""
-    y = np.asarray(y_train)
+    y = as_ndarray(y_train, "y_train")
     if y.shape != (n_train,):
         msg = f"y_train must have shape ({n_train},) like X_train, got {y.shape}"
         raise ValueError(msg)
@@ -445,10 +459,18 @@ def check_k_train(k: object, n_train: int) -> int:
 def knn_predict(tree_cls: type[TreeAPI], X_train: ArrayLike, y_train: ArrayLike, X: ArrayLike,
                 k: object) -> np.ndarray:
     """knn_predict on a tree of ``tree_cls`` (the compiled tree or the brute-force twin)."""
-    tree = tree_cls(X_train)
+    train = check_data(X_train, finite=True, name="X_train")
+    tree = tree_cls(train)
     y = check_labels(y_train, tree.n)
     kk = check_k_train(k, tree.n)
-    xx, lead = tree._queries(X)  # noqa: SLF001 - same module family
+    xx, lead = tree._queries(X, "X")  # noqa: SLF001 - same module family
+    check_finite(xx, "X")
     _, idx = tree.query(xx, k=kk)
-    votes = majority_vote(y, np.asarray(idx).reshape(xx.shape[0], kk))
+    idx = np.asarray(idx).reshape(xx.shape[0], kk)
+    missing = np.flatnonzero((idx == tree.n).any(axis=1))
+    if missing.size:  # only when a distance overflows to inf (values near the float max)
+        msg = (f"X row {missing[0]} has fewer than k = {kk} training points at a finite "
+               "distance: its distances overflow (values too large for the dtype)")
+        raise ValueError(msg)
+    votes = majority_vote(y, idx)
     return votes.reshape(lead)
