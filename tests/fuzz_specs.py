@@ -384,6 +384,14 @@ def b_query_radius(r):
             "r": float(r.random() * 2), "p": [1, 2, np.inf][int(r.integers(0, 3))], "sort": True}
 
 
+def sorted_csr(result):
+    """query_radius's (indices, offsets) with each query's indices sorted (sort=False leaves
+    them in traversal order, which is the tree's own)."""
+    indices, offsets = result
+    parts = [np.sort(indices[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+    return (np.concatenate(parts) if parts else indices), offsets
+
+
 def b_query_pairs(r):
     _, ctor = _ctor(r)
     return {"__ctor__": ctor, "r": float(r.random() * 2), "p": [1, 2, np.inf][int(r.integers(0, 3))],
@@ -514,7 +522,7 @@ _SPECS = [
          {"r": (-1.0, np.inf, 1e308), "workers": (0, -2)}, memory=True,
          skip_scalars=("__ctor__",), approximate=("eps",)),
     Spec("KDTree.query_radius", b_query_radius, ("x", "r"), {"r": (-1.0, np.inf)}, memory=True,
-         skip_scalars=("__ctor__",)),
+         skip_scalars=("__ctor__",), normalise=sorted_csr),
     Spec("KDTree.query_pairs", b_query_pairs, (), {"r": (-1.0, np.inf, 1e308)}, memory=True,
          skip_scalars=("__ctor__",), approximate=("eps",)),
     Spec("knn_predict", b_knn_predict, ("X_train", "y_train", "X"), {"k": (0, 10**12)},

@@ -340,8 +340,8 @@ def _multiclass_auc(
     check_finite(score, "y_score")
     if not np.allclose(1, score.sum(axis=1)):
         msg = (
-            "Target scores need to be probabilities for multiclass roc_auc, i.e. they should "
-            "sum up to 1.0 over classes"
+            "y_score: Target scores need to be probabilities for multiclass roc_auc, i.e. they "
+            "should sum up to 1.0 over classes"
         )
         raise ValueError(msg)
     classes = _class_columns(y, score, labels)

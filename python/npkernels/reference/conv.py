@@ -21,6 +21,8 @@ def _unfold(x, kernel, stride, pad, dilation, out_hw):
     """(N, C*kH*kW, Ho*Wo) windows of x (N, C, H, W); pad = (top, bottom, left, right)."""
     n, c = x.shape[:2]
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    if x.size == 0:  # every window reads zeros (and the padded image may be too big to hold)
+        return np.zeros((n, c * kh * kw, ho * wo), dtype=x.dtype)
     # Pad enough for every window even when 'bottom' is implied by out_hw.
     need_h = max(pad[0] + x.shape[2], (ho - 1) * sh + (kh - 1) * dh + 1)
     need_w = max(pad[2] + x.shape[3], (wo - 1) * sw + (kw - 1) * dw + 1)
@@ -41,6 +43,8 @@ def _fold(cols, hw, kernel, stride, pad, dilation, out_hw):
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
     n = cols.shape[0]
     c = cols.shape[1] // (kh * kw)
+    if cols.size == 0:  # nothing to add (and the padded image may be too big to hold)
+        return np.zeros((n, c, *hw), dtype=cols.dtype)
     need_h = max(pad[0] + hw[0], (ho - 1) * sh + (kh - 1) * dh + 1)
     need_w = max(pad[2] + hw[1], (wo - 1) * sw + (kw - 1) * dw + 1)
     xp = np.zeros((n, c, need_h, need_w), dtype=cols.dtype)
