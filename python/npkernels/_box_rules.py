@@ -93,8 +93,8 @@ def soft_nms_inputs(boxes, scores, iou_threshold, sigma, min_score, method, idxs
     """(boxes, scores, idxs or None, threshold, sigma, min_score, method) of Soft-NMS."""
     b, s, i, thr = nms_inputs(boxes, scores, iou_threshold, idxs)
     sig = real_scalar(sigma, "sigma")
-    if not sig > 0:
-        msg = f"sigma must be > 0, got {sig}"
+    if not b.dtype.type(sig) > 0:  # the kernel divides by sigma in the dtype of the boxes
+        msg = f"sigma must be > 0, got {sig}" + (f", which is 0 in {b.dtype}" if sig > 0 else "")
         raise ValueError(msg)
     low = real_scalar(min_score, "min_score")
     check_choice(method, "method", SOFT_METHODS)

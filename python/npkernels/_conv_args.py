@@ -189,9 +189,9 @@ def conv2d_args(x, weight, bias, stride, padding, dilation, groups) -> Conv2dArg
         out_size(hw[1], pad[2] + pad[3], kernel[1], s[1], d[1]),
     )
     _check_out_hw(out_hw, "x, padding, stride and dilation")
-    check_blas_sizes(hw, out_hw, w.shape)
     check_output_size((arr.shape[0], w.shape[0], *out_hw), arr.dtype.itemsize,
                       "x (with weight, padding and stride)", "an output")
+    check_blas_sizes(hw, out_hw, w.shape)
     return Conv2dArgs(arr, w, b, s, pad, d, g, out_hw, unbatched)
 
 
@@ -282,9 +282,9 @@ def transpose_args(x, weight, bias, stride, padding, output_padding, groups, dil
         msg = f"padding {p} is too large: the output size would be {out_hw}"
         raise ValueError(msg)
     _check_out_hw(out_hw, "x, stride, dilation and output_padding")
-    check_blas_sizes(out_hw, arr.shape[2:], w.shape)  # the convolution being transposed
     check_output_size((arr.shape[0], w.shape[1] * g, *out_hw), arr.dtype.itemsize,
                       "x (with weight, stride and dilation)", "an output")
+    check_blas_sizes(out_hw, arr.shape[2:], w.shape)  # the convolution being transposed
     return TransposeArgs(arr, w, b, s, p, d, g, out_hw, unbatched)  # type: ignore[arg-type]
 
 

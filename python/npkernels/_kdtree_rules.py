@@ -28,6 +28,8 @@ from ._validation import (
 )
 
 SPLITS = ("midpoint", "variance")
+# A pair in query_pairs' set: a 2-tuple of ints plus its hash-table slot, roughly.
+_SET_BYTES_PER_PAIR = 160
 OUTPUT_TYPES = ("set", "ndarray")
 
 
@@ -164,6 +166,16 @@ class TreeAPI(abc.ABC):
         return (f"{type(self).__name__}(n={self.n}, m={self.m}, dtype={self._data.dtype}, "
                 f"leafsize={self.leafsize}, split={self.split!r})")
 
+    def _diameter(self, p: float) -> float:
+        """The p-norm diagonal of the data's bounding box: no two points are farther apart."""
+        if not hasattr(self, "_span"):
+            data = self._data.astype(np.float64)
+            self._span = data.max(axis=0) - data.min(axis=0)
+        with np.errstate(all="ignore"):
+            if np.isinf(p):
+                return float(self._span.max())
+            return float(np.sum(self._span**p) ** (1.0 / p))
+
     def _queries(self, x: ArrayLike, name: str = "x") -> tuple[np.ndarray, tuple[int, ...]]:
         """(x as a C-contiguous (q, m) array of the tree's dtype, x's leading shape)."""
         arr = as_float_array(x, name, dtype=self._data.dtype)
@@ -235,6 +247,9 @@ class TreeAPI(abc.ABC):
         TypeError
             If ``k`` is not an integer or a sequence of integers, or ``x`` has
             a complex, object or string dtype.
+        MemoryError
+            If the ``(..., len(k))`` results cannot fit in memory (checked before
+            searching).
 
         Notes
         -----
@@ -410,6 +425,9 @@ class TreeAPI(abc.ABC):
         ValueError
             If ``r < 0`` or NaN, ``p < 1``, ``eps < 0`` or ``output_type`` is
             unknown.
+        MemoryError
+            If ``r`` covers the whole data set and its ``n (n - 1) / 2`` pairs
+            cannot fit in memory (checked before searching).
 
         Notes
         -----
@@ -421,6 +439,11 @@ class TreeAPI(abc.ABC):
         p = check_p(p)
         eps = check_nonnegative(eps, "eps")
         check_choice(output_type, "output_type", OUTPUT_TYPES)
+        if r >= self._diameter(p):  # every pair qualifies: the result size is known
+            n = self.n
+            per_pair = 16 if output_type == "ndarray" else 16 + _SET_BYTES_PER_PAIR
+            check_output_size((n * (n - 1) // 2,), per_pair, "r", "every pair of points (r "
+                              "covers the whole data set)")
         pairs = self._pairs(r, p, eps, get_num_threads())
         if output_type == "ndarray":
             return pairs

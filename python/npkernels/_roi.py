@@ -73,6 +73,9 @@ def roi_align(
     TypeError
         If an input has a complex, object or string dtype, or a scalar
         argument has the wrong type.
+    MemoryError
+        If the result, or the table of bilinear samples that a fixed ``sampling_ratio``
+        implies, cannot fit in memory (checked before allocating).
 
     Notes
     -----
@@ -158,6 +161,9 @@ def roi_align_backward(
         ``[0, N)``.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
@@ -239,6 +245,8 @@ def roi_pool(
         ``[0, N)``.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the result cannot fit in memory (checked before allocating).
 
     Notes
     -----
@@ -312,6 +320,9 @@ def roi_pool_backward(
     TypeError
         If ``argmax`` is not of an integer dtype, or another input has a
         complex, object or string dtype.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
