@@ -82,8 +82,11 @@ def check_workers(workers: object) -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1
         )
-    if n < 1 or n > MAX_THREADS:
-        msg = f"workers must be -1 or > 0 (and <= {MAX_THREADS}), got {n}"
+    if n < 1:
+        msg = f"workers must be -1 or > 0, got {n}"
+        raise ValueError(msg)
+    if n > MAX_THREADS:
+        msg = f"workers must be -1 or at most {MAX_THREADS}, got {n}"
         raise ValueError(msg)
     return n
 

@@ -125,10 +125,15 @@ def weight_array(sample_weight: ArrayLike | None, n: int) -> Weight:
     weight = as_float_array(sample_weight, "sample_weight", dtype=np.float64)
     check_same_length(weight, "sample_weight", n, "y_true")
     check_finite(weight, "sample_weight")
-    if not weight.any():  # scikit-learn's _check_sample_weight refuses it too
+    return weight
+
+
+def check_some_weight(weight: Weight) -> None:
+    """ValueError for all-zero weights on the binary paths, as scikit-learn's
+    _check_sample_weight (its multiclass 'weighted' average returns 0 instead)."""
+    if weight is not None and not weight.any():
         msg = "sample_weight must contain at least one non-zero weight"
         raise ValueError(msg)
-    return weight
 
 
 def check_max_fpr(max_fpr: float | None) -> float | None:
@@ -201,6 +206,7 @@ def roc_curve(
     y = label_array(y_true)
     score = score_array(y_score, y.size)
     weight = weight_array(sample_weight, y.size)
+    check_some_weight(weight)
     drop = as_bool(drop_intermediate, "drop_intermediate")
     is_pos = positive_flags(y, roc_positive_label(y, pos_label))
     fps, tps, thresholds = kernels.curve(score, is_pos, weight, drop)
@@ -274,6 +280,7 @@ def roc_auc_score(
         )
         raise ValueError(msg)
     score = score_array(y_score, y.size)
+    check_some_weight(weight)
     return binary_auc(kernels, score, positive_flags(y, classes[-1]), weight, max_fpr)
 
 
@@ -421,6 +428,7 @@ def average_precision_score(
     y = label_array(y_true)
     score = score_array(y_score, y.size)
     weight = weight_array(sample_weight, y.size)
+    check_some_weight(weight)
     check_label(pos_label)
     present = distinct_labels(y).tolist()
     if len(present) > 2:
