@@ -132,14 +132,14 @@ def _cast(a: np.ndarray, dtype: Any) -> np.ndarray:
         return a.astype(dt)
 
 
-def array_mutations(a: np.ndarray, integer: bool = False) -> list[tuple[str, Any]]:
+def array_mutations(a: np.ndarray) -> list[tuple[str, Any]]:
     """Every odd variant of array ``a``: (description, value) pairs."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # 1e300 into float32 overflows: on purpose
-        return _array_mutations(a, integer)
+        return _array_mutations(a)
 
 
-def _array_mutations(a: np.ndarray, integer: bool) -> list[tuple[str, Any]]:
+def _array_mutations(a: np.ndarray) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     for layout in LAYOUTS[1:]:
         out.append((f"layout {layout}", Arr(a, layout)))
@@ -169,8 +169,9 @@ def _array_mutations(a: np.ndarray, integer: bool) -> list[tuple[str, Any]]:
         out.append(("one axis fewer", Arr(a[0] if a.shape[0] else np.zeros(a.shape[1:], a.dtype))))
         out.append(("raveled", Arr(a.reshape(-1))))
         out.append(("as list", a.tolist()))
-        out.append(("last axis + 1", Arr(np.concatenate([a, a[..., :1]], axis=-1)
-                                         if a.shape[-1] else np.zeros((*a.shape[:-1], 1), a.dtype))))
+        longer = (np.concatenate([a, a[..., :1]], axis=-1) if a.shape[-1]
+                  else np.zeros((*a.shape[:-1], 1), a.dtype))
+        out.append(("last axis + 1", Arr(longer)))
     out.append(("0-d", Arr(np.asarray(flat[0] if a.size else 0, a.dtype))))
     out.append(("python scalar", flat[0].item() if a.size else 0))
     out.append(("empty list", []))
@@ -204,7 +205,6 @@ class Spec:
     odd: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
     compare: str = "values"  # "values", "shapes" (dtype and shape only) or "none"
     memory: bool = False  # MemoryError is an acceptable answer (a resource bound)
-    int_arrays: tuple[str, ...] = ()
     skip_scalars: tuple[str, ...] = ()  # arguments that must stay as given (e.g. ctor)
     reference: bool = True  # has a twin in npkernels.reference
     approximate: tuple[str, ...] = ()  # arguments whose odd values make results approximate
@@ -246,7 +246,7 @@ def all_mutations(spec: Spec, base: dict[str, Any]) -> list[tuple[str, str, Any]
         if name in spec.skip_scalars:
             continue
         if isinstance(value, np.ndarray):
-            for desc, v in array_mutations(value, name in spec.int_arrays):
+            for desc, v in array_mutations(value):
                 out.append((name, desc, v))
         elif name not in spec.arrays:
             for desc, v in scalar_mutations(spec.odd.get(name, ())):

@@ -29,7 +29,7 @@ from fuzz_specs import SPECS, WINDOW
 from fuzzing import Worker, all_mutations, mutate
 
 SCALE = float(os.environ.get("NPK_FUZZ_SCALE", "1"))
-SWEEP_SEED = 2026
+SWEEP_SEEDS = (2026, 7)
 
 
 def public_callables() -> list[str]:
@@ -55,7 +55,8 @@ class _Counter:
         self.cases = 0
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        terminalreporter.write_line(f"npkernels fuzzing: {self.cases} cases run in a worker process")
+        terminalreporter.write_line(
+            f"npkernels fuzzing: {self.cases} cases run in a worker process")
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +98,12 @@ def _failures(worker, cases) -> list[str]:
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_sweep(worker, name):
     spec = SPECS[name]
-    rng = np.random.default_rng([SWEEP_SEED, sorted(SPECS).index(name)])
-    base = spec.base(rng)
-    cases = [mutate(spec, base, [], 2)]
-    cases += [mutate(spec, base, [m], 1 + i % 3) for i, m in enumerate(all_mutations(spec, base))]
+    cases = []
+    for seed in SWEEP_SEEDS:
+        base = spec.base(np.random.default_rng([seed, sorted(SPECS).index(name)]))
+        cases.append(mutate(spec, base, [], 2))
+        cases += [mutate(spec, base, [m], 1 + i % 3)
+                  for i, m in enumerate(all_mutations(spec, base))]
     bad = _failures(worker, cases)
     assert not bad, f"{len(bad)} of {len(cases)} cases failed:\n" + "\n".join(bad[:30])
 
@@ -117,7 +120,8 @@ def test_random(worker, name):
         base = spec.base(np.random.default_rng(seed))
         pool = all_mutations(spec, base)
         count = data.draw(st.integers(0, 3), label="mutations")
-        picks = [pool[data.draw(st.integers(0, len(pool) - 1))] for _ in range(count)] if pool else []
+        count = count if pool else 0
+        picks = [pool[data.draw(st.integers(0, len(pool) - 1))] for _ in range(count)]
         case = mutate(spec, base, picks, threads)
         verdict = worker.run(case)
         assert verdict is None, f"{verdict}\n    {case!r}"

@@ -149,7 +149,8 @@ def test_conv_transpose2d_with_a_huge_stride(lib):
 
 def test_conv_output_beyond_int32_per_axis_is_a_value_error(lib):
     x = np.zeros((0, 1, 4, 4), np.float32)  # empty batch: nothing to allocate, yet refused
-    with pytest.raises(ValueError, match=r"x, padding, stride and dilation give an output size \(4294967298, 4294967298\), beyond 2\*\*31 - 1"):
+    with pytest.raises(ValueError, match=r"x, padding, stride and dilation give an output size "
+                                         r"\(4294967298, 4294967298\), beyond 2\*\*31 - 1"):
         lib.conv2d(x, np.ones((1, 1, 1, 1), np.float32), padding=2**31 - 1)
 
 

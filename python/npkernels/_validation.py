@@ -9,10 +9,14 @@ from __future__ import annotations
 import math
 import operator
 import os
-import resource
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on Windows
+    resource = None  # type: ignore[assignment]
 
 _REAL_KINDS = "biuf"
 
@@ -169,12 +173,13 @@ def memory_limit() -> int:
         limit = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         pass
-    try:
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    except (ValueError, OSError):
-        soft = resource.RLIM_INFINITY
-    if soft != resource.RLIM_INFINITY and soft > 0:
-        limit = soft if limit <= 0 else min(limit, soft)
+    if resource is not None:
+        try:
+            soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        except (ValueError, OSError):
+            soft = resource.RLIM_INFINITY
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limit = soft if limit <= 0 else min(limit, soft)
     return max(int(limit), 0)
 
 
@@ -196,7 +201,11 @@ def check_output_size(shape: tuple[int, ...], itemsize: int, name: str, what: st
     2**63 (NumPy's and the kernels' int64 sizes), and ``MemoryError`` naming
     ``name`` (the argument that asks for it) if the bytes exceed the limit.
     Costs nothing for ordinary sizes; every wrapper whose output size is known
-    up front calls it.
+    up front calls it. The bound is what the machine (or the process) could
+    ever hold, not what is free at the moment: a request below it can still fail
+    with NumPy's own MemoryError on a busy machine, but nothing is refused that
+    could have succeeded, and nothing hopeless gets to allocate (or to overflow
+    an int64 size) first.
     """
     count = math.prod(int(s) for s in shape)
     if count >= 1 << 63 or any(int(s) >= 1 << 63 for s in shape):
