@@ -185,6 +185,28 @@ def test_roi_align_with_a_huge_sampling_ratio(lib):
             match="sampling_ratio asks for a table of bilinear samples")
 
 
+def test_roi_align_workspace_that_does_not_fit_is_a_named_memory_error():
+    """The sample table sized from the boxes (passing the up-front bound on sampling_ratio)
+    fails to allocate inside the kernel: the binding names what to lower. In a process
+    limited to 2 GiB: 1.9 GB by the up-front bound, 1.5 GB of taps per thread in the kernel
+    (two ROIs on two threads)."""
+    code = textwrap.dedent("""
+        import resource
+        import numpy as np
+        import npkernels as nk
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        boxes = [[0, 0, 0, 63, 63], [0, 0, 0, 63, 63]]
+        try:
+            with nk.num_threads(2):
+                nk.roi_align(np.zeros((1, 1, 64, 64)), boxes, 1, sampling_ratio=5700)
+        except MemoryError as exc:
+            print("refused:", exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert "refused: sampling_ratio / output_size: the workspace of roi_align" in out
+
+
 def test_roi_backward_to_a_huge_input_shape(lib):
     g = np.zeros((1, 1, 1, 1), np.float32)
     boxes = np.array([[0, 0, 0, 1, 1]], np.float32)
