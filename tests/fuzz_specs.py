@@ -449,6 +449,13 @@ WINDOW = {"kernel_size": (10**6, (1, 10**6), 0, (0, 1), 2**40),
           "stride": (0, (0, 1), 10**9), "padding": (10**6, -1, (0, -1)),
           "dilation": (0, 10**6)}
 BIG = {"output_size": (0, (0, 5), 10**6, (10**5, 10**5), 2**31, (1, 2**40))}
+# torchvision's per-image box lists, odd: wrong widths, dtypes, NaN, mixed, empty, tuple.
+BOX_LISTS = {"boxes": (
+    [np.zeros((2, 5))], [np.zeros((1, 4), complex)], [np.array([[np.nan, 0, 1, 1]])],
+    [np.zeros((1, 4)), "abc"], [], (np.zeros((1, 4)),), [np.zeros((1, 4))] * 5,
+    [np.zeros((0, 4))], [np.zeros(4)], [np.array([[0, 0, 1e300, 1e300]])],
+    [[0, 0, 0, 1, 1]], [[-1, 0, 0, 1, 1]], [[0.99, 0, 0, 1, 1]], [[-0.99, 0, 0, 1, 1]],
+)}
 
 _SPECS = [
     Spec("im2col", b_im2col, ("x",), dict(WINDOW), memory=True),
@@ -492,12 +499,14 @@ _SPECS = [
     Spec("batched_soft_nms", b_batched_soft_nms, ("boxes", "scores", "idxs"),
          {"sigma": (0.0, 1e-300)}),
     Spec("roi_align", b_roi_align, ("input", "boxes"),
-         {**BIG, "sampling_ratio": (10**6, 2**31, 2**62, -(2**40)),
+         {**BIG, **BOX_LISTS, "sampling_ratio": (10**6, 2**31, 2**62, -(2**40)),
           "spatial_scale": (0.0, -1.0, 1e30, 1e-30)}, memory=True),
     Spec("roi_align_backward", b_roi_align_backward, ("grad_output", "boxes"),
-         {"input_shape": ((1, 1, 10**6, 10**6), (1, 1, 0, 0)), "sampling_ratio": (10**6, 2**31),
+         {**BOX_LISTS, "input_shape": ((1, 1, 10**6, 10**6), (1, 1, 0, 0)),
+          "sampling_ratio": (10**6, 2**31),
           "output_size": (0, 10**6), "spatial_scale": (1e30, 0.0)}, memory=True),
-    Spec("roi_pool", b_roi_pool, ("input", "boxes"), {**BIG, "spatial_scale": (1e30, -1e30)},
+    Spec("roi_pool", b_roi_pool, ("input", "boxes"),
+         {**BIG, **BOX_LISTS, "spatial_scale": (1e30, -1e30)},
          memory=True),
     Spec("roi_pool_backward", b_roi_pool_backward, ("grad_output", "argmax", "boxes"),
          {"input_shape": ((1, 1, 10**6, 10**6), (0, 1, 1, 1))}, memory=True),

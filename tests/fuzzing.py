@@ -25,6 +25,7 @@ import inspect
 import math
 import multiprocessing
 import os
+import re
 import resource
 import warnings
 from collections.abc import Callable
@@ -248,12 +249,16 @@ def all_mutations(spec: Spec, base: dict[str, Any]) -> list[tuple[str, str, Any]
         if isinstance(value, np.ndarray):
             for desc, v in array_mutations(value):
                 out.append((name, desc, v))
+            for v in spec.odd.get(name, ()):
+                out.append((name, f"set to {v!r}", v))
         elif name not in spec.arrays:
             for desc, v in scalar_mutations(spec.odd.get(name, ())):
                 out.append((name, desc, v))
         else:  # an array argument given as None / a list in this base call
             for desc, v in array_mutations(np.zeros((2, 4))):
                 out.append((name, desc, v))
+            for v in spec.odd.get(name, ()):
+                out.append((name, f"set to {v!r}", v))
     return out
 
 
@@ -330,8 +335,10 @@ def _parameter_names(spec_name: str) -> list[str]:
 
 
 def _names_an_argument(message: str, names: list[str]) -> bool:
-    low = message.lower()
-    return any(n.lower() in low for n in names) or "number of threads" in low
+    """The message names one of ``names`` as a word ("x must ...", "boxes[0] ...")."""
+    if "number of threads" in message:  # the thread-count setting has no argument name
+        return True
+    return any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", message) for n in names)
 
 
 def _same_structure(a: Any, b: Any, values: bool, path: str = "result") -> str | None:

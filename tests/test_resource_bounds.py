@@ -1,7 +1,7 @@
 """Resource bounds (issue 8): requests that cannot fit are refused before anything is allocated.
 
 Every wrapper whose output size is known up front passes it to
-``_validation.check_output_size``: more than 2**63 elements is a ValueError, more
+``_validation.check_output_size``: more than 2**63 bytes is a ValueError, more
 bytes than :func:`_validation.memory_limit` (physical memory, or the address-space
 limit when lower) a MemoryError naming the argument. The huge requests below are
 made of small inputs (a big ``output_size``, ``k``, padding, ``input_shape``...),
@@ -65,7 +65,7 @@ def test_memory_limit_honours_the_address_space_limit(monkeypatch):
 
 def test_check_output_size_accepts_what_fits():
     _validation.check_output_size((1000, 1000), 8, "boxes1")
-    _validation.check_output_size((0, 2**62), 8, "x")  # empty, however long the other axis
+    _validation.check_output_size((0, 2**40), 8, "x")  # empty: no bytes, however long
 
 
 def test_check_output_size_refuses_too_many_bytes():
@@ -77,11 +77,15 @@ def test_check_output_size_refuses_too_many_bytes():
         _validation.check_output_size((1, 1), 8, "output_size", also=limit)
 
 
-def test_check_output_size_refuses_more_than_int64_elements():
-    with pytest.raises(ValueError, match=r"input_shape asks for .* more than 2\*\*63 elements"):
-        _validation.check_output_size((2**32, 2**32), 1, "input_shape")
+def test_check_output_size_refuses_more_than_int64_bytes():
+    with pytest.raises(ValueError, match=r"input_shape asks for .* more than 2\*\*63 bytes"):
+        _validation.check_output_size((2**32, 2**31), 2, "input_shape")
+    # Empty, but NumPy would still refuse the shape: its nonzero sizes overflow int64.
     with pytest.raises(ValueError, match="more than 2\\*\\*63"):
-        _validation.check_output_size((0, 2**63), 1, "input_shape")
+        _validation.check_output_size((0, 2**31 - 1, 2**31 - 1), 4, "output_size")
+    with pytest.raises(ValueError, match="array is too big"):
+        np.empty((0, 2**31 - 1, 2**31 - 1), np.float32)  # NumPy's own rule, for the record
+    _validation.check_output_size((0, 2**31 - 1, 2**31 - 1), 1, "output_size")
 
 
 def test_the_address_space_limit_turns_an_allocation_into_a_named_error():

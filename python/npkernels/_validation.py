@@ -197,8 +197,9 @@ def check_output_size(shape: tuple[int, ...], itemsize: int, name: str, what: st
 
     ``shape`` (Python ints, so the product cannot overflow) times ``itemsize``
     bytes, plus ``also`` more bytes of mandatory workspace, is compared with
-    :func:`memory_limit`. Raises ``ValueError`` if an element count reaches
-    2**63 (NumPy's and the kernels' int64 sizes), and ``MemoryError`` naming
+    :func:`memory_limit`. Raises ``ValueError`` if the sizes (the nonzero ones,
+    as NumPy counts even for an empty array) times ``itemsize`` reach 2**63
+    bytes (NumPy's and the kernels' int64 sizes), and ``MemoryError`` naming
     ``name`` (the argument that asks for it) if the bytes exceed the limit.
     Costs nothing for ordinary sizes; every wrapper whose output size is known
     up front calls it. The bound is what the machine (or the process) could
@@ -208,8 +209,10 @@ def check_output_size(shape: tuple[int, ...], itemsize: int, name: str, what: st
     an int64 size) first.
     """
     count = math.prod(int(s) for s in shape)
-    if count >= 1 << 63 or any(int(s) >= 1 << 63 for s in shape):
-        msg = (f"{name} asks for {what} of shape {tuple(shape)}: more than 2**63 elements, "
+    # NumPy refuses a shape whose nonzero sizes multiply past int64, even when it is empty.
+    span = math.prod(max(int(s), 1) for s in shape) * max(itemsize, 1)
+    if span >= 1 << 63:
+        msg = (f"{name} asks for {what} of shape {tuple(shape)}: more than 2**63 bytes, "
                "beyond NumPy's sizes")
         raise ValueError(msg)
     need = count * itemsize + also
