@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import npkernels as nk
 from fuzz_specs import SPECS, WINDOW
-from fuzzing import Worker, all_mutations, mutate
+from fuzzing import Case, Worker, all_mutations, mutate, wrap
 
 SCALE = float(os.environ.get("NPK_FUZZ_SCALE", "1"))
 SWEEP_SEEDS = (2026, 7)
@@ -127,3 +127,42 @@ def test_random(worker, name):
         assert verdict is None, f"{verdict}\n    {case!r}"
 
     run()
+
+
+def _extreme_boxes(rng: np.random.Generator, n: int, dtype) -> np.ndarray:
+    """n finite boxes whose corners and sizes range over many orders of magnitude, some at
+    +-max of the dtype (so that spans overflow), some empty or inverted."""
+    big = float(np.finfo(dtype).max)
+    with np.errstate(all="ignore"):
+        xy = rng.standard_normal((n, 2)) * rng.choice([1.0, 1e6, 1e30, big / 4])
+        wh = np.abs(rng.standard_normal((n, 2))) * rng.choice([0.0, 1e-30, 1.0, 1e20, big / 4])
+        boxes = np.concatenate([xy, xy + wh], axis=1)
+        rows = rng.integers(0, n, int(rng.integers(1, 6)))
+        boxes[rows] = rng.choice([big, -big, 0.0, 1e-300], (rows.size, 4))
+        # Two real boxes at opposite ends: their corners span more than the dtype holds.
+        boxes[:2] = [[-big, -big, -big / 2, -big / 2], [big / 2, big / 2, big, big]]
+        return np.nan_to_num(boxes.astype(dtype), posinf=big, neginf=-big)
+
+
+@pytest.mark.parametrize("name", ["nms", "batched_nms", "soft_nms", "batched_soft_nms",
+                                  "box_iou", "generalized_box_iou", "box_area"])
+def test_many_boxes_with_extreme_coordinates(worker, name):
+    """Enough boxes for the grid paths (>= 48), coordinates up to +-max of the dtype: an
+    endless loop once (the grid's cell size never fitted a span of inf)."""
+    rng = np.random.default_rng([SWEEP_SEEDS[0], len(name)])
+    spec, cases = SPECS[name], []
+    for i in range(max(2, int(8 * SCALE))):
+        dtype = (np.float32, np.float64)[i % 2]
+        n = int(rng.integers(48, 300))
+        b = _extreme_boxes(rng, n, dtype)
+        s = np.round(rng.random(n), 1).astype(dtype)
+        kwargs = {"boxes": b, "scores": s, "idxs": rng.integers(0, 3, n),
+                  "iou_threshold": float(rng.choice([0.0, 0.3, 0.5, 1.0]))}
+        if name.startswith(("box", "generalized")):
+            kwargs = {"boxes1": b, "boxes2": b[::-1].copy()} if name != "box_area" else {"boxes": b}
+        elif not name.startswith("batched"):
+            del kwargs["idxs"]
+        cases.append(Case(name, wrap(kwargs), ["many boxes, extreme coordinates"], 1 + i % 2,
+                          clean=False))
+    bad = _failures(worker, cases)
+    assert not bad, "\n".join(bad[:5])
