@@ -69,9 +69,9 @@ def test_bad_input_messages(fn):
         fn(X, [0, 1, 2], X)
     with pytest.raises(ValueError, match=r"k must be in \[1, 4\] .*, got 5"):
         fn(X, [0, 1, 2, 3], X, k=5)
-    with pytest.raises(ValueError, match=r"x must have shape \(\.\.\., 2\)"):
+    with pytest.raises(ValueError, match=r"X must have shape \(\.\.\., 2\)"):
         fn(X, [0, 1, 2, 3], np.zeros((1, 3)), k=2)
-    with pytest.raises(ValueError, match="data must be finite"):
+    with pytest.raises(ValueError, match="X_train must be finite"):
         fn([[np.nan, 0.0]], [0], X, k=1)
 
 

@@ -95,4 +95,11 @@ py::array_t<T> to_array(std::vector<T>&& v) {
     return py::array_t<T>({static_cast<py::ssize_t>(owner->size())}, owner->data(), release);
 }
 
+// Raises MemoryError with a message naming the argument to change (pybind11 only turns a
+// bare std::bad_alloc into an unexplained MemoryError). Call it with the GIL held.
+[[noreturn]] inline void raise_memory_error(const std::string& msg) {
+    PyErr_SetString(PyExc_MemoryError, msg.c_str());
+    throw py::error_already_set();
+}
+
 } // namespace npk::bind

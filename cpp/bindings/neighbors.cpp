@@ -155,7 +155,8 @@ class BoundTree {
             });
         }
         if(res.out_of_memory) {
-            throw std::bad_alloc();
+            raise_memory_error("r: the neighbours within r of the " + std::to_string(nq)
+                               + " query points do not fit in memory");
         }
         return py::make_tuple(to_array(std::move(res.indices)), to_array(std::move(res.offsets)));
     }
@@ -171,7 +172,7 @@ class BoundTree {
             res = visit([&](const auto& t) { return nb::query_pairs(t, r, p, eps, n_threads); });
         }
         if(res.out_of_memory) {
-            throw std::bad_alloc();
+            raise_memory_error("r: the pairs of points within r do not fit in memory");
         }
         const auto count = static_cast<py::ssize_t>(res.pairs.size() / 2);
         return to_array(std::move(res.pairs)).reshape({count, py::ssize_t{2}});

@@ -5,6 +5,7 @@
 #include "npkernels/detection/roi_pool.hpp"
 
 #include <cstdint>
+#include <new>
 #include <string>
 
 namespace {
@@ -71,6 +72,21 @@ struct ForwardInputs {
     }
 };
 
+// Runs an ROI Align kernel. Its workspace (per-thread tables of bilinear samples, sized in a
+// serial pre-pass from the boxes, before any parallel region; a channels-last copy of the
+// input for many boxes) is the one allocation the caller cannot bound exactly beforehand,
+// so its std::bad_alloc becomes a MemoryError naming what to lower.
+template <class Kernel>
+void sample_table_or_raise(Kernel&& kernel) {
+    try {
+        kernel();
+    } catch(const std::bad_alloc&) {
+        raise_memory_error("sampling_ratio / output_size: the workspace of roi_align (the "
+                           "bilinear samples of the largest ROI) does not fit in memory; "
+                           "lower sampling_ratio or output_size");
+    }
+}
+
 py::array roi_align(const py::array& input, const py::array& rois, double spatial_scale,
                     std::int64_t pooled_h, std::int64_t pooled_w, std::int64_t sampling_ratio,
                     bool aligned, int n_threads) {
@@ -82,11 +98,11 @@ py::array roi_align(const py::array& input, const py::array& rois, double spatia
         const T* px                 = in.x.data();
         const T* pr                 = in.r.data();
         T* po                       = out.mutable_data();
-        {
+        sample_table_or_raise([&] {
             const py::gil_scoped_release release; // only raw pointers from here on
             det::roi_align_forward(px, in.n, in.c, in.h, in.w, pr, in.k,
                                    static_cast<T>(spatial_scale), p, po, n_threads);
-        }
+        });
         return out;
     });
 }
@@ -108,11 +124,11 @@ py::array roi_align_backward(const py::array& grad_output, const py::array& rois
         const T* pg = g.data();
         const T* pr = r.data();
         T* po       = out.mutable_data();
-        {
+        sample_table_or_raise([&] {
             const py::gil_scoped_release release;
             det::roi_align_backward(pg, pr, k, batch, c, height, width,
                                     static_cast<T>(spatial_scale), p, po, n_threads);
-        }
+        });
         return out;
     });
 }

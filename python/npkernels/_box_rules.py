@@ -15,7 +15,14 @@ import numbers
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._validation import as_float_array, as_real_array, check_choice, check_same_length, check_shape
+from ._validation import (
+    as_float_array,
+    as_real_array,
+    check_choice,
+    check_output_size,
+    check_same_length,
+    check_shape,
+)
 
 SOFT_METHODS = ("linear", "gaussian", "naive")
 REDUCTIONS = ("none", "mean", "sum")
@@ -31,7 +38,10 @@ def boxes_array(x: ArrayLike, name: str, dtype: DTypeLike | None = None) -> np.n
 def box_pair(boxes1: ArrayLike, boxes2: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Two box sets; the second is cast to the dtype of the first."""
     a = boxes_array(boxes1, "boxes1")
-    return a, boxes_array(boxes2, "boxes2", a.dtype)
+    b = boxes_array(boxes2, "boxes2", a.dtype)
+    check_output_size((a.shape[0], b.shape[0]), a.dtype.itemsize, "boxes1 and boxes2",
+                      "an (N, M) matrix")
+    return a, b
 
 
 def real_scalar(value: object, name: str) -> float:
@@ -67,20 +77,24 @@ def idxs_array(idxs: ArrayLike, boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def nms_inputs(boxes, scores, iou_threshold, idxs=None):
+# The idxs of plain (not batched) NMS: none. A batched call passing idxs=None is an error.
+NO_IDXS = object()
+
+
+def nms_inputs(boxes, scores, iou_threshold, idxs=NO_IDXS):
     """(boxes, scores, idxs or None, threshold) of nms / batched_nms."""
     b = boxes_array(boxes, "boxes")
     s = scores_array(scores, b)
-    i = None if idxs is None else idxs_array(idxs, b)
+    i = None if idxs is NO_IDXS else idxs_array(idxs, b)
     return b, s, i, real_scalar(iou_threshold, "iou_threshold")
 
 
-def soft_nms_inputs(boxes, scores, iou_threshold, sigma, min_score, method, idxs=None):
+def soft_nms_inputs(boxes, scores, iou_threshold, sigma, min_score, method, idxs=NO_IDXS):
     """(boxes, scores, idxs or None, threshold, sigma, min_score, method) of Soft-NMS."""
     b, s, i, thr = nms_inputs(boxes, scores, iou_threshold, idxs)
     sig = real_scalar(sigma, "sigma")
-    if not sig > 0:
-        msg = f"sigma must be > 0, got {sig}"
+    if not b.dtype.type(sig) > 0:  # the kernel divides by sigma in the dtype of the boxes
+        msg = f"sigma must be > 0, got {sig}" + (f", which is 0 in {b.dtype}" if sig > 0 else "")
         raise ValueError(msg)
     low = real_scalar(min_score, "min_score")
     check_choice(method, "method", SOFT_METHODS)

@@ -14,14 +14,21 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_bool, as_float_array, as_int
+from ._validation import (
+    MAX_PARAM,
+    as_bool,
+    as_float_array,
+    as_int,
+    check_output_size,
+    check_param_bound,
+)
 
 Pair = tuple[int, int]
 
 
 def pair(value: object, name: str, minimum: int) -> Pair:
     """``value`` (an int or a pair of ints) as a pair, each ``>= minimum``."""
-    if isinstance(value, (tuple, list, np.ndarray)):
+    if isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim):
         items = list(value)
         if len(items) != 2:
             msg = f"{name} must be an int or a pair of ints, got {value!r}"
@@ -32,6 +39,7 @@ def pair(value: object, name: str, minimum: int) -> Pair:
     if a < minimum or b < minimum:
         msg = f"{name} must be >= {minimum}, got {value!r}"
         raise ValueError(msg)
+    check_param_bound((a, b), name, value)
     return a, b
 
 
@@ -60,9 +68,10 @@ def _batched(x: np.ndarray, name: str, kind: str) -> tuple[np.ndarray, bool]:
 
 def _weight(weight: ArrayLike, dtype: np.dtype, expected: str) -> np.ndarray:
     w = as_float_array(weight, "weight", dtype)
-    if w.ndim != 4:
-        msg = f"weight must have shape {expected}, got {w.shape}"
+    if w.ndim != 4 or min(w.shape[2:]) < 1:
+        msg = f"weight must have shape {expected} with kH, kW >= 1, got {w.shape}"
         raise ValueError(msg)
+    check_param_bound(w.shape[2:], "weight.shape[2:] (the kernel size)")
     return w
 
 
@@ -85,6 +94,29 @@ def _bias(bias: ArrayLike | None, dtype: np.dtype, n: int, what: str) -> np.ndar
         msg = f"bias must have shape ({n},) ({what}), got {b.shape}"
         raise ValueError(msg)
     return b
+
+
+def _check_out_hw(out_hw: Pair, name: str) -> None:
+    if max(out_hw) > MAX_PARAM:
+        msg = f"{name} give an output size {tuple(out_hw)}, beyond 2**31 - 1 per axis"
+        raise ValueError(msg)
+
+
+# Fortran BLAS takes int sizes. The kernels split the matrix dimensions that exceed one
+# (blas::gemm), but a leading dimension is a row length and cannot be split: an image plane
+# (H*W), an output plane (Ho*Wo) and a column-matrix height (C/groups*kH*kW) must each fit.
+BLAS_INT_MAX = 2**31 - 1
+
+
+def check_blas_sizes(in_hw: Pair, out_hw: Pair, weight_shape: tuple[int, ...]) -> None:
+    """ValueError, before anything is allocated, for a convolution the BLAS cannot take."""
+    rows = weight_shape[1] * weight_shape[2] * weight_shape[3]
+    for value, what in ((in_hw[0] * in_hw[1], f"x: an input plane of {in_hw[0]}x{in_hw[1]}"),
+                        (out_hw[0] * out_hw[1], f"x: an output plane of {out_hw[0]}x{out_hw[1]}"),
+                        (rows, f"weight: a column matrix of weight.shape[1]*kH*kW = {rows} rows")):
+        if value > BLAS_INT_MAX:
+            msg = f"{what} is too large for the BLAS's 32-bit sizes (at most 2**31 - 1 elements)"
+            raise ValueError(msg)
 
 
 def _check_fits(padded: Pair, kernel: Pair, dilation: Pair, name: str = "weight") -> None:
@@ -156,6 +188,10 @@ def conv2d_args(x, weight, bias, stride, padding, dilation, groups) -> Conv2dArg
         out_size(hw[0], pad[0] + pad[1], kernel[0], s[0], d[0]),
         out_size(hw[1], pad[2] + pad[3], kernel[1], s[1], d[1]),
     )
+    _check_out_hw(out_hw, "x, padding, stride and dilation")
+    check_output_size((arr.shape[0], w.shape[0], *out_hw), arr.dtype.itemsize,
+                      "x (with weight, padding and stride)", "an output")
+    check_blas_sizes(hw, out_hw, w.shape)
     return Conv2dArgs(arr, w, b, s, pad, d, g, out_hw, unbatched)
 
 
@@ -245,6 +281,10 @@ def transpose_args(x, weight, bias, stride, padding, output_padding, groups, dil
     if min(out_hw) < 1:
         msg = f"padding {p} is too large: the output size would be {out_hw}"
         raise ValueError(msg)
+    _check_out_hw(out_hw, "x, stride, dilation and output_padding")
+    check_output_size((arr.shape[0], w.shape[1] * g, *out_hw), arr.dtype.itemsize,
+                      "x (with weight, stride and dilation)", "an output")
+    check_blas_sizes(out_hw, arr.shape[2:], w.shape)  # the convolution being transposed
     return TransposeArgs(arr, w, b, s, p, d, g, out_hw, unbatched)  # type: ignore[arg-type]
 
 
@@ -283,6 +323,10 @@ def im2col_args(x, kernel_size, stride, padding, dilation):
     arr, unbatched = _batched(as_float_array(x, "x"), "x", "C")
     u = unfold_args(kernel_size, stride, padding, dilation)
     out_hw = u.check_fits((arr.shape[2], arr.shape[3]), "kernel_size")
+    _check_out_hw(out_hw, "x, padding, stride and dilation")
+    rows = arr.shape[1] * u.kernel[0] * u.kernel[1]
+    check_output_size((arr.shape[0], rows, out_hw[0] * out_hw[1]), arr.dtype.itemsize,
+                      "x (with kernel_size, padding and stride)", "columns")
     return arr, unbatched, u, out_hw
 
 
@@ -298,6 +342,7 @@ def col2im_args(cols, output_size, kernel_size, stride, padding, dilation):
     u = unfold_args(kernel_size, stride, padding, dilation)
     hw = pair(output_size, "output_size", 1)
     out_hw = u.check_fits(hw, "kernel_size")
+    _check_out_hw(out_hw, "output_size, padding, stride and dilation")
     area = u.kernel[0] * u.kernel[1]
     if arr.shape[1] % area or arr.shape[2] != out_hw[0] * out_hw[1]:
         msg = (
@@ -305,4 +350,6 @@ def col2im_args(cols, output_size, kernel_size, stride, padding, dilation):
             f"and kernel_size {u.kernel}, got {np.shape(cols)}"
         )
         raise ValueError(msg)
+    check_output_size((arr.shape[0], arr.shape[1] // area, *hw), arr.dtype.itemsize,
+                      "output_size", "images")
     return arr, unbatched, u, hw, arr.shape[1] // area

@@ -16,21 +16,31 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._threads import get_num_threads
-from ._validation import as_bool, as_float_array, as_int, check_choice, check_finite
+from ._threads import MAX_THREADS, get_num_threads
+from ._validation import (
+    as_bool,
+    as_float_array,
+    as_int,
+    as_ndarray,
+    check_choice,
+    check_finite,
+    check_output_size,
+)
 
 SPLITS = ("midpoint", "variance")
+# A pair in query_pairs' set: a 2-tuple of ints plus its hash-table slot, roughly.
+_SET_BYTES_PER_PAIR = 160
 OUTPUT_TYPES = ("set", "ndarray")
 
 
-def check_data(data: ArrayLike, finite: bool = True) -> np.ndarray:
+def check_data(data: ArrayLike, finite: bool = True, name: str = "data") -> np.ndarray:
     """``data`` as a read-only (n, m) float32/float64 array with n, m >= 1 (and finite)."""
-    arr = as_float_array(data, "data")
+    arr = as_float_array(data, name)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        msg = f"data must have shape (n, m) with n >= 1 and m >= 1, got {arr.shape}"
+        msg = f"{name} must have shape (n, m) with n >= 1 and m >= 1, got {arr.shape}"
         raise ValueError(msg)
     if finite:
-        check_finite(arr, "data")
+        check_finite(arr, name)
     view = arr.view()
     view.flags.writeable = False  # the tree was built from these values
     return view
@@ -75,6 +85,9 @@ def check_workers(workers: object) -> int:
     if n < 1:
         msg = f"workers must be -1 or > 0, got {n}"
         raise ValueError(msg)
+    if n > MAX_THREADS:
+        msg = f"workers must be -1 or at most {MAX_THREADS}, got {n}"
+        raise ValueError(msg)
     return n
 
 
@@ -85,6 +98,7 @@ def check_ranks(k: object) -> tuple[np.ndarray, bool]:
         if kk < 1:
             msg = f"k must be >= 1, got {kk}"
             raise ValueError(msg)
+        check_output_size((kk,), 8, "k", "a list of ranks")
         return np.arange(1, kk + 1, dtype=np.int64), kk == 1
     try:
         ranks = np.asarray(k)
@@ -114,6 +128,9 @@ class TreeAPI(abc.ABC):
         leafsize = as_int(leafsize, "leafsize")
         if leafsize < 1:
             msg = f"leafsize must be >= 1, got {leafsize}"
+            raise ValueError(msg)
+        if leafsize >= 2**63:
+            msg = f"leafsize must be < 2**63, got {leafsize}"
             raise ValueError(msg)
         check_choice(split, "split", SPLITS)
         self.leafsize = leafsize
@@ -152,14 +169,24 @@ class TreeAPI(abc.ABC):
         return (f"{type(self).__name__}(n={self.n}, m={self.m}, dtype={self._data.dtype}, "
                 f"leafsize={self.leafsize}, split={self.split!r})")
 
-    def _queries(self, x: ArrayLike) -> tuple[np.ndarray, tuple[int, ...]]:
+    def _diameter(self, p: float) -> float:
+        """The p-norm diagonal of the data's bounding box: no two points are farther apart."""
+        if not hasattr(self, "_span"):
+            data = self._data.astype(np.float64)
+            self._span = data.max(axis=0) - data.min(axis=0)
+        with np.errstate(all="ignore"):
+            if np.isinf(p):
+                return float(self._span.max())
+            return float(np.sum(self._span**p) ** (1.0 / p))
+
+    def _queries(self, x: ArrayLike, name: str = "x") -> tuple[np.ndarray, tuple[int, ...]]:
         """(x as a C-contiguous (q, m) array of the tree's dtype, x's leading shape)."""
-        arr = as_float_array(x, "x", dtype=self._data.dtype)
+        arr = as_float_array(x, name, dtype=self._data.dtype)
         if arr.ndim < 1 or arr.shape[-1] != self.m:
-            msg = f"x must have shape (..., {self.m}), got {arr.shape}"
+            msg = f"{name} must have shape (..., {self.m}), got {arr.shape}"
             raise ValueError(msg)
         if self._checks_finite:
-            check_finite(arr, "x")
+            check_finite(arr, name)
         return arr.reshape(-1, self.m), arr.shape[:-1]
 
     def _radii(self, r: ArrayLike, lead: tuple[int, ...]) -> np.ndarray:
@@ -223,6 +250,9 @@ class TreeAPI(abc.ABC):
         TypeError
             If ``k`` is not an integer or a sequence of integers, or ``x`` has
             a complex, object or string dtype.
+        MemoryError
+            If the ``(..., len(k))`` results cannot fit in memory (checked before
+            searching).
 
         Notes
         -----
@@ -245,6 +275,8 @@ class TreeAPI(abc.ABC):
             msg = "distance_upper_bound must not be NaN"
             raise ValueError(msg)
         n_threads = check_workers(workers)
+        check_output_size((xx.shape[0], ranks.size), xx.dtype.itemsize + 8, "k",
+                          "distances and indices")
         unique = np.unique(ranks)
         d, i = self._knn(xx, unique, p, eps, upper, n_threads)
         if unique.size != ranks.size or not np.array_equal(unique, ranks):
@@ -396,6 +428,9 @@ class TreeAPI(abc.ABC):
         ValueError
             If ``r < 0`` or NaN, ``p < 1``, ``eps < 0`` or ``output_type`` is
             unknown.
+        MemoryError
+            If ``r`` covers the whole data set and its ``n (n - 1) / 2`` pairs
+            cannot fit in memory (checked before searching).
 
         Notes
         -----
@@ -407,6 +442,11 @@ class TreeAPI(abc.ABC):
         p = check_p(p)
         eps = check_nonnegative(eps, "eps")
         check_choice(output_type, "output_type", OUTPUT_TYPES)
+        if r >= self._diameter(p):  # every pair qualifies: the result size is known
+            n = self.n
+            per_pair = 16 if output_type == "ndarray" else 16 + _SET_BYTES_PER_PAIR
+            check_output_size((n * (n - 1) // 2,), per_pair, "r", "every pair of points (r "
+                              "covers the whole data set)")
         pairs = self._pairs(r, p, eps, get_num_threads())
         if output_type == "ndarray":
             return pairs
@@ -415,7 +455,7 @@ class TreeAPI(abc.ABC):
 
 def check_labels(y_train: ArrayLike, n_train: int) -> np.ndarray:
     """y_train as an (n_train,) array (any sortable dtype)."""
-    y = np.asarray(y_train)
+    y = as_ndarray(y_train, "y_train")
     if y.shape != (n_train,):
         msg = f"y_train must have shape ({n_train},) like X_train, got {y.shape}"
         raise ValueError(msg)
@@ -445,10 +485,18 @@ def check_k_train(k: object, n_train: int) -> int:
 def knn_predict(tree_cls: type[TreeAPI], X_train: ArrayLike, y_train: ArrayLike, X: ArrayLike,
                 k: object) -> np.ndarray:
     """knn_predict on a tree of ``tree_cls`` (the compiled tree or the brute-force twin)."""
-    tree = tree_cls(X_train)
+    train = check_data(X_train, finite=True, name="X_train")
+    tree = tree_cls(train)
     y = check_labels(y_train, tree.n)
     kk = check_k_train(k, tree.n)
-    xx, lead = tree._queries(X)  # noqa: SLF001 - same module family
+    xx, lead = tree._queries(X, "X")  # noqa: SLF001 - same module family
+    check_finite(xx, "X")
     _, idx = tree.query(xx, k=kk)
-    votes = majority_vote(y, np.asarray(idx).reshape(xx.shape[0], kk))
+    idx = np.asarray(idx).reshape(xx.shape[0], kk)
+    missing = np.flatnonzero((idx == tree.n).any(axis=1))
+    if missing.size:  # only when a distance overflows to inf (values near the float max)
+        msg = (f"X row {missing[0]} has fewer than k = {kk} training points at a finite "
+               "distance: its distances overflow (values too large for the dtype)")
+        raise ValueError(msg)
+    votes = majority_vote(y, idx)
     return votes.reshape(lead)

@@ -24,6 +24,8 @@ from ._validation import (
     as_index_array,
     as_int,
     check_choice,
+    check_output_size,
+    check_param_bound,
     check_shape,
 )
 
@@ -71,16 +73,26 @@ def _int(value: object, name: str) -> int:
 
 def pair(value: object, name: str) -> tuple[int, int]:
     """``value`` as ``(height, width)``: an int is used for both; TypeError/ValueError otherwise."""
-    if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, str):
-        items = list(value)
+    if _is_sequence(value):
+        items = list(value)  # type: ignore[call-overload]
         if len(items) == 1:
             items = items * 2
         if len(items) != 2:
             msg = f"{name} must be an int or a pair of ints, got {value!r}"
             raise ValueError(msg)
-        return _int(items[0], name), _int(items[1], name)
-    v = _int(value, name)
-    return v, v
+        out = _int(items[0], name), _int(items[1], name)
+    else:
+        v = _int(value, name)
+        out = v, v
+    check_param_bound(out, name, value)
+    return out
+
+
+def _is_sequence(value: object) -> bool:
+    """A list, tuple or 1-D+ array (a 0-d array is a scalar; a string is not a sequence)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim > 0
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def pool_input(x: ArrayLike, name: str = "x") -> tuple[np.ndarray, bool]:
@@ -202,13 +214,14 @@ class AdaptiveGeometry(NamedTuple):
 
 def adaptive_geometry(hw: tuple[int, int], output_size: object) -> AdaptiveGeometry:
     """``output_size`` (int, or pair of int-or-None: None keeps that input size), checked."""
-    if isinstance(output_size, (Sequence, np.ndarray)) and not isinstance(output_size, str):
-        items = list(output_size)
+    if _is_sequence(output_size):
+        items = list(output_size)  # type: ignore[call-overload]
         if len(items) != 2:
             msg = f"output_size must be an int or a pair of ints (or None), got {output_size!r}"
             raise ValueError(msg)
         size = tuple(hw[i] if items[i] is None else _int(items[i], "output_size")
                      for i in range(2))
+        check_param_bound(size, "output_size", output_size)
     else:
         size = pair(output_size, "output_size")
     if min(size) < 0:
@@ -278,6 +291,7 @@ def divisor_value(divisor_override: object) -> int:
     if d == 0:
         msg = "divisor_override must be non-zero, got 0"
         raise ValueError(msg)
+    check_param_bound((abs(d),), "divisor_override", d)
     return d
 
 
@@ -309,6 +323,7 @@ def prepare_pool_backward(grad_output, input_shape, out_hw) -> PreparedBackward:
     full = batched(shape)
     expected = (*full[:2], *out_hw)
     g = as_float_array(grad_output, "grad_output")
+    check_output_size(full, g.dtype.itemsize, "input_shape", "a gradient")
     if was_3d:
         check_shape(g, "grad_output", expected[1:], str(expected[1:]))
         g = g[None]
@@ -322,6 +337,7 @@ def prepare_free_backward(grad_output, input_shape) -> PreparedBackward:
     and channels of ``input_shape``, any (oH, oW)."""
     shape = check_input_shape(input_shape)
     g = as_float_array(grad_output, "grad_output")
+    check_output_size(shape, g.dtype.itemsize, "input_shape", "a gradient")
     if g.ndim != len(shape) or g.shape[:-2] != shape[:-2]:
         msg = (f"grad_output must have shape {(*shape[:-2], 'oH', 'oW')} for input_shape "
                f"{shape}, got {g.shape}")
@@ -341,18 +357,22 @@ def prepare_indexed_backward(grad_output, indices, input_shape) -> tuple[Prepare
 
 def prepare_adaptive(x, output_size) -> tuple[np.ndarray, bool, AdaptiveGeometry]:
     arr, was_3d = pool_input(x)
-    return arr, was_3d, adaptive_geometry(arr.shape[2:], output_size)
+    geom = adaptive_geometry(arr.shape[2:], output_size)
+    check_output_size((*arr.shape[:2], geom.out_h, geom.out_w), arr.dtype.itemsize,
+                      "output_size", "an output")
+    return arr, was_3d, geom
 
 
 def spp_levels(levels: object) -> tuple[int, ...]:
     """SPP pyramid levels: a non-empty sequence of ints >= 1."""
-    if not isinstance(levels, (Sequence, np.ndarray)) or isinstance(levels, str):
+    if not _is_sequence(levels):
         msg = f"levels must be a sequence of ints, got {levels!r}"
         raise TypeError(msg)
     out = tuple(_int(v, "levels") for v in levels)
     if not out or min(out) < 1:
         msg = f"levels must be a non-empty sequence of ints >= 1, got {levels!r}"
         raise ValueError(msg)
+    check_param_bound(out, "levels", levels)
     return out
 
 
@@ -424,6 +444,9 @@ def spatial_pyramid(x, levels, mode, adaptive_max, adaptive_avg) -> np.ndarray:
     xa = spp_input(x)
     lv = spp_levels(levels)
     check_choice(mode, "mode", ("max", "avg"))
+    check_output_size((*xa.shape[:2], sum(lvl * lvl for lvl in lv)), xa.dtype.itemsize,
+                      "levels", "an output", also=max(lvl * lvl for lvl in lv)
+                      * xa.shape[0] * xa.shape[1] * (xa.dtype.itemsize + 8))
     pool = adaptive_max if mode == "max" else adaptive_avg
     n, c = xa.shape[:2]
     return np.concatenate([pool(xa, lvl).reshape(n, c * lvl * lvl) for lvl in lv], axis=1)

@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._validation import (
     as_bool,
     as_float_array,
+    as_ndarray,
     as_real_array,
     check_choice,
     check_finite,
@@ -73,7 +74,7 @@ def rank_input(a: ArrayLike, method: str) -> np.ndarray:
 
 def label_array(y_true: ArrayLike) -> np.ndarray:
     """``y_true`` as a non-empty 1-D array of numbers, bools or strings."""
-    y = np.asarray(y_true)
+    y = as_ndarray(y_true, "y_true")
     if y.dtype.kind not in "biufUSO":
         msg = f"y_true must hold numbers, bools or strings, got dtype {y.dtype}"
         raise TypeError(msg)
@@ -127,6 +128,14 @@ def weight_array(sample_weight: ArrayLike | None, n: int) -> Weight:
     return weight
 
 
+def check_some_weight(weight: Weight) -> None:
+    """ValueError for all-zero weights on the binary paths, as scikit-learn's
+    _check_sample_weight (its multiclass 'weighted' average returns 0 instead)."""
+    if weight is not None and not weight.any():
+        msg = "sample_weight must contain at least one non-zero weight"
+        raise ValueError(msg)
+
+
 def check_max_fpr(max_fpr: float | None) -> float | None:
     """None (full AUC), or a float in (0, 1]."""
     if max_fpr is None:
@@ -161,9 +170,17 @@ def normalised_curve(fps: np.ndarray, tps: np.ndarray) -> tuple[np.ndarray, np.n
     )
 
 
+def check_label(label: object, name: str = "pos_label") -> None:
+    """TypeError unless ``label`` is a single value (not a list or an array of them)."""
+    if isinstance(label, (list, tuple, set, dict, np.ndarray)) and np.ndim(label) != 0:
+        msg = f"{name} must be a single label, got {type(label).__name__} {label!r}"
+        raise TypeError(msg)
+
+
 def roc_positive_label(y: np.ndarray, pos_label: object) -> object:
     """roc_curve's rule: without pos_label, y_true must be in {0, 1} or {-1, 1} (1 positive)."""
     if pos_label is not None:
+        check_label(pos_label)
         return pos_label
     classes = distinct_labels(y)
     allowed = ([0, 1], [-1, 1], [0], [-1], [1])
@@ -189,6 +206,7 @@ def roc_curve(
     y = label_array(y_true)
     score = score_array(y_score, y.size)
     weight = weight_array(sample_weight, y.size)
+    check_some_weight(weight)
     drop = as_bool(drop_intermediate, "drop_intermediate")
     is_pos = positive_flags(y, roc_positive_label(y, pos_label))
     fps, tps, thresholds = kernels.curve(score, is_pos, weight, drop)
@@ -249,6 +267,7 @@ def roc_auc_score(
     check_choice(multi_class, "multi_class", ("raise", "ovr", "ovo"))
     max_fpr = check_max_fpr(max_fpr)
     weight = weight_array(sample_weight, y.size)
+    y_score = as_ndarray(y_score, "y_score")
     if np.shape(y_score)[1:] == (1,):
         y_score = np.ravel(y_score)  # a column of scores, as scikit-learn accepts
     if np.ndim(y_score) == 2:
@@ -261,6 +280,7 @@ def roc_auc_score(
         )
         raise ValueError(msg)
     score = score_array(y_score, y.size)
+    check_some_weight(weight)
     return binary_auc(kernels, score, positive_flags(y, classes[-1]), weight, max_fpr)
 
 
@@ -276,7 +296,7 @@ def _class_columns(y: np.ndarray, score: np.ndarray, labels: ArrayLike | None) -
             )
             raise ValueError(msg)
         return classes
-    classes = np.asarray(labels)
+    classes = as_ndarray(labels, "labels")
     check_shape(classes, "labels", (None,), "(n_classes,)")
     unique = np.unique(classes)
     if unique.size != classes.size:
@@ -327,8 +347,8 @@ def _multiclass_auc(
     check_finite(score, "y_score")
     if not np.allclose(1, score.sum(axis=1)):
         msg = (
-            "Target scores need to be probabilities for multiclass roc_auc, i.e. they should "
-            "sum up to 1.0 over classes"
+            "y_score: Target scores need to be probabilities for multiclass roc_auc, i.e. they "
+            "should sum up to 1.0 over classes"
         )
         raise ValueError(msg)
     classes = _class_columns(y, score, labels)
@@ -408,6 +428,8 @@ def average_precision_score(
     y = label_array(y_true)
     score = score_array(y_score, y.size)
     weight = weight_array(sample_weight, y.size)
+    check_some_weight(weight)
+    check_label(pos_label)
     present = distinct_labels(y).tolist()
     if len(present) > 2:
         msg = f"y_true must be binary for average_precision_score, got {len(present)} classes"

@@ -73,6 +73,9 @@ def roi_align(
     TypeError
         If an input has a complex, object or string dtype, or a scalar
         argument has the wrong type.
+    MemoryError
+        If the result, or the table of bilinear samples that a fixed ``sampling_ratio``
+        implies, cannot fit in memory (checked before allocating).
 
     Notes
     -----
@@ -110,6 +113,7 @@ def roi_align(
     x = rules.feature_map(input, "input")
     a = rules.align_args(output_size, spatial_scale, sampling_ratio, aligned)
     r = rules.rois(boxes, x.dtype, x.shape[0])
+    rules.check_pooled_output(r.shape[0], x.shape[1], a.pooled, x.dtype)
     return _core.roi_align(
         x, r, a.spatial_scale, *a.pooled, a.sampling_ratio, a.aligned, n_threads=get_num_threads()
     )
@@ -157,6 +161,9 @@ def roi_align_backward(
         ``[0, N)``.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
@@ -184,6 +191,7 @@ def roi_align_backward(
     g = rules.as_float_array(grad_output, "grad_output")
     r = rules.rois(boxes, g.dtype, n)
     g = rules.grad_output(g, r.shape[0], c, a.pooled)
+    rules.check_output_size((n, c, h, w), g.dtype.itemsize, "input_shape", "a gradient")
     return _core.roi_align_backward(
         g, r, n, h, w, a.spatial_scale, a.sampling_ratio, a.aligned, n_threads=get_num_threads()
     )
@@ -237,6 +245,8 @@ def roi_pool(
         ``[0, N)``.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the result cannot fit in memory (checked before allocating).
 
     Notes
     -----
@@ -268,6 +278,7 @@ def roi_pool(
     scale = rules.as_finite_float(spatial_scale, "spatial_scale")
     want_argmax = rules.as_bool(return_argmax, "return_argmax")
     r = rules.rois(boxes, x.dtype, x.shape[0])
+    rules.check_pooled_output(r.shape[0], x.shape[1], pooled, x.dtype, extra_itemsize=8)
     out, argmax = _core.roi_pool(x, r, scale, *pooled, n_threads=get_num_threads())
     return (out, argmax) if want_argmax else out
 
@@ -309,6 +320,9 @@ def roi_pool_backward(
     TypeError
         If ``argmax`` is not of an integer dtype, or another input has a
         complex, object or string dtype.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
@@ -331,4 +345,5 @@ def roi_pool_backward(
     r = rules.rois(boxes, g.dtype, n)
     g = rules.grad_output(g, r.shape[0], c, None)
     a = rules.pool_argmax(argmax, g.shape)
+    rules.check_output_size((n, c, h, w), g.dtype.itemsize, "input_shape", "a gradient")
     return _core.roi_pool_backward(g, a, r, n, h, w, n_threads=get_num_threads())

@@ -21,6 +21,9 @@ from ._validation import (
     as_float_array,
     as_int,
     as_int_pair,
+    as_ndarray,
+    check_output_size,
+    check_param_bound,
     check_shape,
 )
 
@@ -53,6 +56,7 @@ def input_shape(shape: object, name: str = "input_shape") -> tuple[int, int, int
     if min(dims) < 0:
         msg = f"{name} must have sizes >= 0, got {shape!r}"
         raise ValueError(msg)
+    check_output_size(dims, 4, name, "a gradient")  # float32 at least; rechecked with the dtype
     return dims  # type: ignore[return-value]
 
 
@@ -92,15 +96,29 @@ def rois(boxes: ArrayLike | list[np.ndarray], dtype: DTypeLike, n_batch: int) ->
     return out
 
 
+# Bytes of one bilinear sample of the per-ROI table the kernels precompute (4 positions and
+# 4 weights), per thread.
+_TAP_BYTES = 64
+
+
 def align_args(
     output_size: object, spatial_scale: object, sampling_ratio: object, aligned: object
 ) -> AlignArgs:
-    return AlignArgs(
-        as_int_pair(output_size, "output_size"),
-        as_finite_float(spatial_scale, "spatial_scale"),
-        as_int(sampling_ratio, "sampling_ratio"),
-        as_bool(aligned, "aligned"),
-    )
+    pooled = as_int_pair(output_size, "output_size")
+    ratio = as_int(sampling_ratio, "sampling_ratio")
+    check_param_bound((abs(ratio),), "sampling_ratio", ratio)
+    if ratio > 0:  # a fixed grid: the sample table of one ROI can hold PH*PW*ratio**2 samples
+        check_output_size((pooled[0] * ratio, pooled[1] * ratio), _TAP_BYTES, "sampling_ratio",
+                          "a table of bilinear samples")
+    return AlignArgs(pooled, as_finite_float(spatial_scale, "spatial_scale"), ratio,
+                     as_bool(aligned, "aligned"))
+
+
+def check_pooled_output(k: int, channels: int, pooled: tuple[int, int], dtype: np.dtype,
+                        name: str = "output_size", extra_itemsize: int = 0) -> None:
+    """MemoryError before a (K, C, PH, PW) result (plus an int64 argmax) that cannot fit."""
+    check_output_size((k, channels, *pooled), np.dtype(dtype).itemsize + extra_itemsize, name,
+                      "an output")
 
 
 def grad_output(
@@ -116,7 +134,7 @@ def grad_output(
 
 def pool_argmax(argmax: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     """``argmax`` as a C-contiguous int64 array of ``shape`` (values checked by the caller)."""
-    a = np.asarray(argmax)
+    a = as_ndarray(argmax, "argmax")
     if a.dtype.kind not in "iu":
         msg = f"argmax must have an integer dtype, got {a.dtype}"
         raise TypeError(msg)

@@ -23,6 +23,10 @@ from collections.abc import Iterator
 
 __all__ = ["get_num_threads", "num_threads", "set_num_threads"]
 
+# More threads than this is a mistake, not a machine: it would overflow the kernels' C int
+# thread count, or make OpenMP try to start millions of threads.
+MAX_THREADS = 1024
+
 
 def _check(n: int) -> int:
     try:
@@ -32,6 +36,9 @@ def _check(n: int) -> int:
         raise TypeError(msg) from None
     if n < 1:
         msg = f"number of threads must be >= 1, got {n}"
+        raise ValueError(msg)
+    if n > MAX_THREADS:
+        msg = f"number of threads must be <= {MAX_THREADS}, got {n}"
         raise ValueError(msg)
     return n
 

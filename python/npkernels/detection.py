@@ -93,6 +93,8 @@ def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating]:
         If an input is not of shape ``(K, 4)`` or holds NaN or infinity.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the (N, M) result cannot fit in memory (checked before allocating).
 
     Notes
     -----
@@ -136,6 +138,8 @@ def generalized_box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floa
         If an input is not of shape ``(K, 4)`` or holds NaN or infinity.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the (N, M) result cannot fit in memory (checked before allocating).
 
     Notes
     -----

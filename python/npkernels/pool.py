@@ -148,6 +148,9 @@ def max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape)
         If the shapes disagree or an index is outside ``[0, H*W)``.
     TypeError
         If ``grad_output`` is not real or ``indices`` not integer.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
@@ -276,6 +279,9 @@ def avg_pool2d_backward(
         output shape.
     TypeError
         If ``grad_output`` has a complex, object or string dtype.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
@@ -445,6 +451,8 @@ def adaptive_avg_pool2d(x: ArrayLike, output_size) -> NDArray:
         If ``x`` is not 3-D/4-D with C, H, W >= 1 or ``output_size`` is negative.
     TypeError
         If ``x`` is not real or ``output_size`` not integer.
+    MemoryError
+        If the ``output_size`` result cannot fit in memory (checked before allocating).
 
     Notes
     -----
@@ -491,6 +499,8 @@ def adaptive_max_pool2d(x: ArrayLike, output_size, return_indices: bool = False)
         As :func:`adaptive_avg_pool2d`.
     TypeError
         If ``x`` is not real or ``output_size`` not integer.
+    MemoryError
+        If the ``output_size`` result cannot fit in memory (checked before allocating).
 
     Notes
     -----
@@ -536,6 +546,9 @@ def adaptive_avg_pool2d_backward(grad_output: ArrayLike, input_shape) -> NDArray
         If the batch and channels of ``grad_output`` and ``input_shape`` differ.
     TypeError
         If ``grad_output`` is not real.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
@@ -581,6 +594,9 @@ def adaptive_max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike,
         If the shapes disagree or an index is outside ``[0, H*W)``.
     TypeError
         If ``grad_output`` is not real or ``indices`` not integer.
+    MemoryError
+        If the ``input_shape`` gradient cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----
@@ -624,6 +640,9 @@ def spatial_pyramid_pool(x: ArrayLike, levels=(1, 2, 4), mode: str = "max") -> N
         If ``x`` is not 4-D with C, H, W >= 1, a level is < 1 or ``mode`` is unknown.
     TypeError
         If ``x`` is not real.
+    MemoryError
+        If the result for these ``levels`` cannot fit in memory (checked before
+        allocating).
 
     Notes
     -----

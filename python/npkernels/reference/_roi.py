@@ -91,6 +91,7 @@ def roi_align(
     x = rules.feature_map(input, "input")
     a = rules.align_args(output_size, spatial_scale, sampling_ratio, aligned)
     r = rules.rois(boxes, x.dtype, x.shape[0])
+    rules.check_pooled_output(r.shape[0], x.shape[1], a.pooled, x.dtype)
     t = x.dtype.type
     n, c, h, w = x.shape
     ph, pw = a.pooled
@@ -131,6 +132,7 @@ def roi_align_backward(
     g = rules.as_float_array(grad_output, "grad_output")
     r = rules.rois(boxes, g.dtype, n)
     g = rules.grad_output(g, r.shape[0], c, a.pooled)
+    rules.check_output_size((n, c, h, w), g.dtype.itemsize, "input_shape", "a gradient")
     t = g.dtype.type
     grad = np.zeros(shape, dtype=g.dtype)
     if g.size == 0 or h * w == 0:
@@ -186,6 +188,7 @@ def roi_pool(
     scale = rules.as_finite_float(spatial_scale, "spatial_scale")
     want_argmax = rules.as_bool(return_argmax, "return_argmax")
     r = rules.rois(boxes, x.dtype, x.shape[0])
+    rules.check_pooled_output(r.shape[0], x.shape[1], pooled, x.dtype, extra_itemsize=8)
     t = x.dtype.type
     n, c, h, w = x.shape
     ph, pw = pooled
@@ -225,6 +228,7 @@ def roi_pool_backward(
     r = rules.rois(boxes, g.dtype, n)
     g = rules.grad_output(g, r.shape[0], c, None)
     a = rules.pool_argmax(argmax, g.shape)
+    rules.check_output_size((n, c, h, w), g.dtype.itemsize, "input_shape", "a gradient")
     msg = rules.argmax_error(a, h * w)
     if msg is not None:
         raise ValueError(msg)

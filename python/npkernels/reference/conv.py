@@ -1,4 +1,4 @@
-"""NumPy twins of ``npkernels.conv``: im2col by stride tricks, then a matrix product.
+"""NumPy twins of ``npkernels.conv``: im2col by gathering the taps, then a matrix product.
 
 The convolution is ``Y = W · cols`` per group, with ``cols`` the unrolled input
 windows; the input gradient folds ``Wᵀ · dY`` back onto the image (col2im);
@@ -9,7 +9,6 @@ argument rules and computation dtype as the fast path.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _conv_args as args
@@ -17,40 +16,49 @@ from .. import _conv_args as args
 __all__ = ["col2im", "conv2d", "conv2d_backward", "conv_transpose2d", "im2col"]
 
 
+def _taps(size: int, out: int, k: int, s: int, d: int, pad_before: int):
+    """(k, out) input positions ``o*s + t*d - pad_before`` of every tap and window, and
+    which of them fall inside ``[0, size)`` (the others read the zero padding)."""
+    pos = np.arange(out)[None, :] * s + np.arange(k)[:, None] * d - pad_before
+    inside = (pos >= 0) & (pos < size)
+    return np.clip(pos, 0, max(size - 1, 0)), inside
+
+
 def _unfold(x, kernel, stride, pad, dilation, out_hw):
-    """(N, C*kH*kW, Ho*Wo) windows of x (N, C, H, W); pad = (top, bottom, left, right)."""
-    n, c = x.shape[:2]
+    """(N, C*kH*kW, Ho*Wo) windows of x (N, C, H, W); pad = (top, bottom, left, right).
+
+    Gathers the taps directly (zero outside the image) rather than padding the image, so a
+    huge padding or dilation costs nothing beyond the output.
+    """
+    n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
-    # Pad enough for every window even when 'bottom' is implied by out_hw.
-    need_h = max(pad[0] + x.shape[2], (ho - 1) * sh + (kh - 1) * dh + 1)
-    need_w = max(pad[2] + x.shape[3], (wo - 1) * sw + (kw - 1) * dw + 1)
-    xp = np.zeros((n, c, need_h, need_w), dtype=x.dtype)
-    xp[:, :, pad[0] : pad[0] + x.shape[2], pad[2] : pad[2] + x.shape[3]] = x
-    s = xp.strides
-    windows = as_strided(
-        xp,
-        shape=(n, c, kh, kw, ho, wo),
-        strides=(s[0], s[1], dh * s[2], dw * s[3], sh * s[2], sw * s[3]),
-        writeable=False,
-    )
-    return windows.reshape(n, c * kh * kw, ho * wo)
+    if x.size == 0:  # every window reads zeros
+        return np.zeros((n, c * kh * kw, ho * wo), dtype=x.dtype)
+    rows, rows_in = _taps(h, ho, kh, sh, dh, pad[0])
+    cols, cols_in = _taps(w, wo, kw, sw, dw, pad[2])
+    g = x[:, :, rows[:, :, None, None], cols[None, None, :, :]]  # (N, C, kH, Ho, kW, Wo)
+    g = np.where(rows_in[:, :, None, None] & cols_in[None, None, :, :], g, x.dtype.type(0))
+    return g.transpose(0, 1, 2, 4, 3, 5).reshape(n, c * kh * kw, ho * wo)
 
 
 def _fold(cols, hw, kernel, stride, pad, dilation, out_hw):
-    """The adjoint of _unfold: cols (N, C*kH*kW, Ho*Wo) summed back into (N, C, H, W)."""
+    """The adjoint of _unfold: cols (N, C*kH*kW, Ho*Wo) summed back into (N, C, H, W),
+    taps (kh, kw) outer, as PyTorch; within one tap every window lands on its own pixel."""
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
     n = cols.shape[0]
     c = cols.shape[1] // (kh * kw)
-    need_h = max(pad[0] + hw[0], (ho - 1) * sh + (kh - 1) * dh + 1)
-    need_w = max(pad[2] + hw[1], (wo - 1) * sw + (kw - 1) * dw + 1)
-    xp = np.zeros((n, c, need_h, need_w), dtype=cols.dtype)
+    out = np.zeros((n, c, *hw), dtype=cols.dtype)
+    if cols.size == 0 or out.size == 0:  # nothing to add
+        return out
+    rows, rows_in = _taps(hw[0], ho, kh, sh, dh, pad[0])
+    colz, cols_in = _taps(hw[1], wo, kw, sw, dw, pad[2])
     blocks = cols.reshape(n, c, kh, kw, ho, wo)
     for i in range(kh):
         for j in range(kw):
-            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
-            colz = slice(j * dw, j * dw + (wo - 1) * sw + 1, sw)
-            xp[:, :, rows, colz] += blocks[:, :, i, j]
-    return xp[:, :, pad[0] : pad[0] + hw[0], pad[2] : pad[2] + hw[1]]
+            ri, ci = rows[i][rows_in[i]], colz[j][cols_in[j]]
+            part = blocks[:, :, i, j][:, :, rows_in[i]][:, :, :, cols_in[j]]
+            out[:, :, ri[:, None], ci[None, :]] += part
+    return out
 
 
 def _sym(p):

@@ -58,7 +58,8 @@ def _internal(r: float, p: float, dtype) -> np.generic:
         return dtype.type(r * r)
     if p == 1 or np.isinf(p) or np.isinf(r):
         return dtype.type(r)
-    return dtype.type(r ** p)
+    with np.errstate(over="ignore", under="ignore"):
+        return dtype.type(np.float64(r) ** np.float64(p))  # inf (not OverflowError) when huge
 
 
 class KDTree(rules.TreeAPI):

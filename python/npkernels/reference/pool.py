@@ -232,6 +232,8 @@ def _torch_pow(a: np.ndarray, e: float) -> np.ndarray:
 
 
 def _adaptive_loop(xa: np.ndarray, geom: pa.AdaptiveGeometry):
+    if xa.size == 0:  # nothing to pool: the (empty) output is all there is
+        return
     hs, he = pa.adaptive_bins(geom.in_h, geom.out_h)
     ws, we = pa.adaptive_bins(geom.in_w, geom.out_w)
     for oh in range(geom.out_h):

@@ -62,6 +62,13 @@ class GridPlan {
         x0_ = lo_x, y0_ = lo_y;
         const double span_x = hi_x - lo_x, span_y = hi_y - lo_y;
         for(;;) {
+            if(!std::isfinite(cell)) {
+                // The corners span more than a double holds (coordinates near +-DBL_MAX): no
+                // cell size fits, so one cell (the grid only prunes; one cell prunes nothing).
+                cell = 1.0;
+                nx_ = ny_ = 1;
+                break;
+            }
             const double fx = std::floor(span_x / cell) + 1.0, fy = std::floor(span_y / cell) + 1.0;
             if(std::isfinite(fx) && std::isfinite(fy) && fx * fy <= static_cast<double>(max_cells)) {
                 nx_ = static_cast<std::int64_t>(fx);
