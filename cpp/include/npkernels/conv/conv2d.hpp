@@ -133,11 +133,14 @@ inline bool winograd_shape(const Conv& cv) {
            && cv.out_per_group() >= winograd_min_channels && g.out_area() > 0;
 }
 
-// The forward convolution of cv as Winograd tiles see it.
-inline Winograd winograd_forward_of(const Conv& cv) {
+// The forward convolution of cv as Winograd tiles see it, tile size m
+// (0: winograd_tile_size's rule).
+inline Winograd winograd_forward_of(const Conv& cv, std::int64_t m = 0) {
     const Geometry& g = cv.g;
-    return {cv.batch, cv.groups, cv.in_per_group(), cv.out_per_group(), g.in_h,  g.in_w,
-            g.pad_h,  g.pad_w,   g.out_h,           g.out_w};
+    const std::int64_t cg = cv.in_per_group(), og = cv.out_per_group();
+    return {cv.batch, cv.groups, cg,      og,      g.in_h,  g.in_w,
+            g.pad_h,  g.pad_w,   g.out_h, g.out_w,
+            m != 0 ? m : winograd_tile_size(cg, og, g.out_h, g.out_w)};
 }
 
 // Its input gradient: grad_output convolved with the flipped, transposed
@@ -145,8 +148,10 @@ inline Winograd winograd_forward_of(const Conv& cv) {
 // windows cover it).
 inline Winograd winograd_input_grad_of(const Conv& cv) {
     const Geometry& g = cv.g;
-    return {cv.batch,      cv.groups,    cv.out_per_group(), cv.in_per_group(), g.out_h,
-            g.out_w,       2 - g.pad_h,  2 - g.pad_w,        g.in_h,            g.in_w};
+    const std::int64_t cg = cv.out_per_group(), og = cv.in_per_group();
+    return {cv.batch,    cv.groups,   cg,     og,     g.out_h,
+            g.out_w,     2 - g.pad_h, 2 - g.pad_w, g.in_h, g.in_w,
+            winograd_tile_size(cg, og, g.in_h, g.in_w)};
 }
 
 // The Winograd convolution wg of x with the filters w (adjoint: w is the

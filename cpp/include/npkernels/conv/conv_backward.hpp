@@ -53,7 +53,7 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
             grad_input = nullptr;
         }
         if(grad_weight != nullptr && all_finite(x, n * g.channels * hw, n_threads)) {
-            if(!winograd_weight_grad<T>(x, dy, winograd_forward_of(cv), gemm, grad_weight,
+            if(!winograd_weight_grad<T>(x, dy, winograd_forward_of(cv, 2), gemm, grad_weight,
                                         threads)) {
                 return false;
             }
