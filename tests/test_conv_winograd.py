@@ -1,9 +1,12 @@
-"""The Winograd F(2x2, 3x3) path of conv2d / conv2d_backward / conv_transpose2d.
+"""The Winograd path of conv2d / conv2d_backward / conv_transpose2d.
 
 3x3 kernels with stride 1 and dilation 1 and at least 8 input and 8 output
 channels per group take it (npkernels/conv/winograd.hpp) when every input is
 finite; the hypothesis problems of test_conv2d.py have fewer channels, so
-they exercise the im2col path and these the tiles.
+they exercise the im2col path and these the tiles. F(2x2, 3x3) serves the
+hypothesis problems below (fewer than 32 channels); F(4x4, 3x3) the forward
+and grad_input of layers with >= 32 channels per group both ways and outputs
+>= 32 wide (winograd_tile_size), checked by the F4 tests.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import npkernels as nk
 from npkernels import reference as ref
 
 MIN_CHANNELS = 8  # winograd_min_channels in winograd.hpp
+F4_CHANNELS, F4_WIDTH = 32, 32  # winograd_tile_size's rule for F(4x4, 3x3)
 
 
 @st.composite
@@ -101,6 +105,44 @@ def test_float32_error_against_float64_stays_within_the_tolerance():
         assert np.abs(g - e).max() / np.abs(e).max() < 1e-5 * np.sqrt(terms) / 4
 
 
+def test_f4_float32_error_against_float64_stays_within_the_tolerance():
+    # F(4x4, 3x3) (points 0, +-1, +-1/2, inf) adds up to 36 window values, scaled
+    # by up to 5, before the products: its float32 error, measured against the
+    # float64 result, must also stay within a quarter of the tolerance.
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 48, 34, 40))
+    w = rng.standard_normal((40, 48, 3, 3)) * 0.1
+    exact = ref.conv2d(x, w, padding=1)
+    got = nk.conv2d(x.astype(np.float32), w.astype(np.float32), padding=1)
+    err = np.abs(got - exact).max() / np.abs(exact).max()
+    assert err < 1e-5 * np.sqrt(48 * 9) / 4, err
+    dy = rng.standard_normal(exact.shape)
+    want = ref.conv2d_backward(dy, x, w, padding=1)
+    got = nk.conv2d_backward(dy.astype(np.float32), x.astype(np.float32), w.astype(np.float32),
+                             padding=1)
+    for g, e, terms in zip(got, want, (40 * 9, 2 * 34 * 40, 2 * 34 * 40)):
+        assert np.abs(g - e).max() / np.abs(e).max() < 1e-5 * np.sqrt(terms) / 4
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding", [0, 1, 2, (0, 1), "same"])
+def test_f4_tiles_with_ragged_edges_and_groups(dtype, padding):
+    # 2 groups of 32 channels, outputs 33..39 wide and high: F(4x4) tiles whose
+    # last row and column are cut by 1, 2 or 3; grad_input (padding 2 - pad) too.
+    rng = np.random.default_rng(7)
+    x = random_normal(rng, (2, 2 * F4_CHANNELS, 35, F4_WIDTH + 5), dtype)
+    w = random_normal(rng, (2 * F4_CHANNELS, F4_CHANNELS, 3, 3), dtype)
+    b = random_normal(rng, (2 * F4_CHANNELS,), dtype)
+    kw = {"padding": padding, "groups": 2}
+    y = ref.conv2d(x, w, b, **kw)
+    assert_conv_close(nk.conv2d(x, w, b, **kw), y, F4_CHANNELS * 9)
+    dy = random_normal(rng, y.shape, dtype)
+    got = nk.conv2d_backward(dy, x, w, **kw)
+    want = ref.conv2d_backward(dy, x, w, **kw)
+    assert_conv_close(got[0], want[0], F4_CHANNELS * 9)
+    assert_conv_close(got[1], want[1], 2 * y.shape[2] * y.shape[3])
+
+
 # ------------------------------------------------------------------- 2. edge cases
 
 
@@ -154,6 +196,17 @@ def test_same_bits_for_any_thread_count(dtype):
     assert same_bits_for_threads(lambda: nk.conv2d_backward(dy, x, w, padding="same", groups=2))
     wt = random_normal(rng, (64, 24, 3, 3), dtype)
     assert same_bits_for_threads(lambda: nk.conv_transpose2d(x, wt, padding=1, groups=2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_f4_same_bits_for_any_thread_count(dtype):
+    rng = np.random.default_rng(8)
+    x = random_normal(rng, (4, 32, 36, 40), dtype)
+    w = random_normal(rng, (48, 32, 3, 3), dtype)
+    dy = random_normal(rng, (4, 48, 36, 40), dtype)
+    assert same_bits_for_threads(lambda: nk.conv2d(x, w, padding=1))
+    assert same_bits_for_threads(
+        lambda: nk.conv2d_backward(dy, x, w, padding=1, output_mask=(True, False, False)))
 
 
 # ------------------------------------------------------------------------ 7. the anchor

@@ -20,6 +20,7 @@
 
 #include "npkernels/blas.hpp"
 #include "npkernels/buffer.hpp"
+#include "npkernels/conv/depthwise.hpp"
 #include "npkernels/conv/im2col.hpp"
 #include "npkernels/parallel.hpp"
 #include "npkernels/conv/winograd.hpp"
@@ -133,6 +134,13 @@ inline bool winograd_shape(const Conv& cv) {
            && cv.out_per_group() >= winograd_min_channels && g.out_area() > 0;
 }
 
+// Whether cv takes the depthwise kernels (depthwise.hpp): one input channel
+// per group, at most depthwise_max_multiplier output channels per group.
+inline bool depthwise_shape(const Conv& cv) {
+    return cv.in_per_group() == 1 && cv.out_per_group() <= depthwise_max_multiplier
+           && cv.g.out_area() > 0;
+}
+
 // The forward convolution of cv as Winograd tiles see it, tile size m
 // (0: winograd_tile_size's rule).
 inline Winograd winograd_forward_of(const Conv& cv, std::int64_t m = 0) {
@@ -176,6 +184,10 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
     const Geometry& g     = cv.g;
     const std::int64_t og = cv.out_per_group(), kdim = cv.col_rows(), l = g.out_area();
     const std::int64_t tiles = cv.n_tiles<T>(), units = cv.batch * tiles;
+    if(depthwise_shape(cv)) {
+        depthwise_forward(x, w, bias, cv.batch, cv.out_channels, g, y, cv.threads_for(n_threads));
+        return true;
+    }
     if(winograd_shape(cv) && all_finite(x, cv.batch * g.channels * g.in_area(), n_threads)
        && all_finite(w, cv.weight_size(), n_threads)) {
         return winograd_run<T>(x, w, false, bias, winograd_forward_of(cv), gemm, y,
