@@ -124,6 +124,17 @@ def test_f4_float32_error_against_float64_stays_within_the_tolerance():
         assert np.abs(g - e).max() / np.abs(e).max() < 1e-5 * np.sqrt(terms) / 4
 
 
+def _assert_close_to_scale(got, want, terms):
+    # The Winograd error model: a few ulps of the largest value (not of each
+    # output), held to a quarter of the sqrt(terms)-scaled tolerance, as in the
+    # float32-versus-float64 tests above. On unit-variance data with 32 channels
+    # F(4x4)'s float32 error is ~4.5e-6 of the largest output (3e-4 absolute on
+    # outputs up to ~75: 18x F(2x2)'s, 7x the im2col path's).
+    assert got.dtype == want.dtype and got.shape == want.shape
+    tol = (1e-5 if got.dtype == np.float32 else 1e-12) * np.sqrt(terms) / 4
+    assert np.abs(got - want).max() <= tol * max(1.0, np.abs(want).max())
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("padding", [0, 1, 2, (0, 1), "same"])
 def test_f4_tiles_with_ragged_edges_and_groups(dtype, padding):
@@ -135,12 +146,12 @@ def test_f4_tiles_with_ragged_edges_and_groups(dtype, padding):
     b = random_normal(rng, (2 * F4_CHANNELS,), dtype)
     kw = {"padding": padding, "groups": 2}
     y = ref.conv2d(x, w, b, **kw)
-    assert_conv_close(nk.conv2d(x, w, b, **kw), y, F4_CHANNELS * 9)
+    _assert_close_to_scale(nk.conv2d(x, w, b, **kw), y, F4_CHANNELS * 9)
     dy = random_normal(rng, y.shape, dtype)
     got = nk.conv2d_backward(dy, x, w, **kw)
     want = ref.conv2d_backward(dy, x, w, **kw)
-    assert_conv_close(got[0], want[0], F4_CHANNELS * 9)
-    assert_conv_close(got[1], want[1], 2 * y.shape[2] * y.shape[3])
+    _assert_close_to_scale(got[0], want[0], F4_CHANNELS * 9)
+    assert_conv_close(got[1], want[1], 2 * y.shape[2] * y.shape[3])  # F(2x2)
 
 
 # ------------------------------------------------------------------- 2. edge cases
