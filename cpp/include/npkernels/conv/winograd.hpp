@@ -268,37 +268,55 @@ void winograd_weights(const T* w, const Winograd& wg, bool adjoint, T* u, int n_
 
 namespace detail {
 
-// The tiles [t0, t0 + n) of one tile row: image, tile row, first tile column.
-struct Segment {
-    std::int64_t img, ty, tx0, n;
+// n tiles of one tile row: tile row ty, first tile column tx0, at offset off
+// in their segment.
+struct Piece {
+    std::int64_t ty, tx0, n, off;
 };
 
-// Calls fn(segment, offset of its first tile in the block) for the tile-row
-// segments of at most wino_segment tiles that cover tiles [begin, end).
+// Up to wino_segment consecutive tiles of one image, as pieces of tile rows:
+// the window reads and output writes go piece by piece, the transforms
+// between them run along the whole segment (long vectors even for images
+// only a few tiles wide).
+struct Segment {
+    std::int64_t img, n, count;
+    Piece piece[wino_segment];
+};
+
+// Calls fn(segment, offset of its first tile in the block) for the segments
+// that cover tiles [begin, end).
 template <class Fn>
 void for_each_segment(const Winograd& wg, std::int64_t begin, std::int64_t end, Fn&& fn) {
     const std::int64_t tw = wg.tiles_w(), tpi = wg.tiles_per_image();
+    Segment s;
     for(std::int64_t t = begin; t < end;) {
-        const std::int64_t img = t / tpi, rem = t % tpi;
-        const std::int64_t ty = rem / tw, tx0 = rem % tw;
-        const std::int64_t n  = std::min({tw - tx0, end - t, wino_segment});
-        fn(Segment{img, ty, tx0, n}, t - begin);
-        t += n;
+        s.img                   = t / tpi;
+        const std::int64_t stop = std::min({end, t + wino_segment, (s.img + 1) * tpi});
+        s.n                     = stop - t;
+        s.count                 = 0;
+        for(std::int64_t u = t; u < stop;) {
+            const std::int64_t rem = u % tpi, ty = rem / tw, tx0 = rem % tw;
+            const std::int64_t n   = std::min(tw - tx0, stop - u);
+            s.piece[s.count++]     = Piece{ty, tx0, n, u - t};
+            u += n;
+        }
+        fn(s, t - begin);
+        t = stop;
     }
 }
 
-// h[k][j] = (d B)[k] for the input row iy of the n tiles of a segment (d the
+// h[k][off + j] = (d B)[k] for the input row iy of the n tiles of a piece (d the
 // row's A values in tile j's window, starting at column ix0 + M*j, zero outside
 // the image). The tiles whose window lies inside the row read it directly; the
 // (at most two) others check.
 template <int M, class T>
 NPK_CLONES void row_transform(const T* plane, const Winograd& wg, std::int64_t iy, std::int64_t ix0,
-                          std::int64_t n, T (*h)[wino_segment]) {
+                          std::int64_t n, T (*h)[wino_segment], std::int64_t off) {
     constexpr int A = WinoTf<M>::A;
     if(iy < 0 || iy >= wg.in_h) {
         for(int k = 0; k < A; ++k) {
             for(std::int64_t j = 0; j < n; ++j) {
-                h[k][j] = T(0);
+                h[k][off + j] = T(0);
             }
         }
         return;
@@ -316,7 +334,7 @@ NPK_CLONES void row_transform(const T* plane, const Winograd& wg, std::int64_t i
         }
         WinoTf<M>::in(d, t);
         for(int k = 0; k < A; ++k) {
-            h[k][j] = t[k];
+            h[k][off + j] = t[k];
         }
     };
     for(std::int64_t j = 0; j < lo; ++j) {
@@ -328,7 +346,7 @@ NPK_CLONES void row_transform(const T* plane, const Winograd& wg, std::int64_t i
         T t[A];
         WinoTf<M>::in(s0 + M * j, t);
         for(int k = 0; k < A; ++k) {
-            h[k][j] = t[k];
+            h[k][off + j] = t[k];
         }
     }
     for(std::int64_t j = hi; j < n; ++j) {
@@ -346,8 +364,12 @@ NPK_CLONES void input_transform(const T* plane, const Winograd& wg, const Segmen
     constexpr std::int64_t S = wino_segment;
     T h[A][A][S]; // h[r][k][j] = (d_r B)[k], d_r input row r of tile j
     const std::int64_t n = s.n;
-    for(int r = 0; r < A; ++r) {
-        row_transform<M>(plane, wg, M * s.ty - wg.pad_h + r, M * s.tx0 - wg.pad_w, n, h[r]);
+    for(std::int64_t i = 0; i < s.count; ++i) {
+        const Piece& p = s.piece[i];
+        for(int r = 0; r < A; ++r) {
+            row_transform<M>(plane, wg, M * p.ty - wg.pad_h + r, M * p.tx0 - wg.pad_w, p.n, h[r],
+                             p.off);
+        }
     }
     for(int k = 0; k < A; ++k) {
         T* vk = v + k * cstride;
@@ -387,33 +409,40 @@ NPK_CLONES void output_transform(const T* m, std::int64_t mstride, const Winogra
             }
         }
     }
-    // Tiles [0, full) have all M output columns inside the output; a last one may have fewer.
-    const std::int64_t full = std::min(n, (wg.out_w - M * s.tx0) / M);
-    const std::int64_t rest = std::min<std::int64_t>(M, wg.out_w - M * (s.tx0 + full));
-    for(int a = 0; a < M; ++a) {
-        const std::int64_t oy = M * s.ty + a;
-        if(oy >= wg.out_h) {
-            break;
-        }
-        T* __restrict out = plane + oy * wg.out_w + M * s.tx0;
-        for(std::int64_t j = 0; j < full; ++j) {
-            T d[A], y[M];
+    for(std::int64_t i = 0; i < s.count; ++i) {
+        const Piece& p = s.piece[i];
+        // Tiles [0, full) have all M output columns inside the output; a last one may have fewer.
+        const std::int64_t full = std::min(p.n, (wg.out_w - M * p.tx0) / M);
+        const std::int64_t rest = std::min<std::int64_t>(M, wg.out_w - M * (p.tx0 + full));
+        for(int a = 0; a < M; ++a) {
+            const std::int64_t oy = M * p.ty + a;
+            if(oy >= wg.out_h) {
+                break;
+            }
+            T* __restrict out = plane + oy * wg.out_w + M * p.tx0;
+            const T* ta[A];
             for(int q = 0; q < A; ++q) {
-                d[q] = t[a][q][j];
+                ta[q] = t[a][q] + p.off;
             }
-            WinoTf<M>::out(d, y);
-            for(int e = 0; e < M; ++e) {
-                out[M * j + e] = y[e] + b;
+            for(std::int64_t j = 0; j < full; ++j) {
+                T d[A], y[M];
+                for(int q = 0; q < A; ++q) {
+                    d[q] = ta[q][j];
+                }
+                WinoTf<M>::out(d, y);
+                for(int e = 0; e < M; ++e) {
+                    out[M * j + e] = y[e] + b;
+                }
             }
-        }
-        if(full < n) {
-            T d[A], y[M];
-            for(int q = 0; q < A; ++q) {
-                d[q] = t[a][q][full];
-            }
-            WinoTf<M>::out(d, y);
-            for(std::int64_t e = 0; e < rest; ++e) {
-                out[M * full + e] = y[e] + b;
+            if(full < p.n) {
+                T d[A], y[M];
+                for(int q = 0; q < A; ++q) {
+                    d[q] = ta[q][full];
+                }
+                WinoTf<M>::out(d, y);
+                for(std::int64_t e = 0; e < rest; ++e) {
+                    out[M * full + e] = y[e] + b;
+                }
             }
         }
     }
@@ -427,24 +456,31 @@ NPK_CLONES void output_adjoint(const T* plane, const Winograd& wg, const Segment
     constexpr std::int64_t S = wino_segment;
     T e[2][4][S]; // e[a][q][j] = (dY_a A^T)[q], dY_a output row a of tile j
     const std::int64_t n = s.n;
-    const std::int64_t full = std::min(n, (wg.out_w - 2 * s.tx0) / 2);
-    for(int a = 0; a < 2; ++a) {
-        const std::int64_t oy = 2 * s.ty + a;
-        const T* row = oy < wg.out_h ? plane + oy * wg.out_w + 2 * s.tx0 : plane;
-        const std::int64_t nf = oy < wg.out_h ? full : 0;
-        for(std::int64_t j = 0; j < nf; ++j) {
-            const T y0 = row[2 * j], y1 = row[2 * j + 1];
-            e[a][0][j] = y0;
-            e[a][1][j] = y0 + y1;
-            e[a][2][j] = y0 - y1;
-            e[a][3][j] = -y1;
-        }
-        for(std::int64_t j = nf; j < n; ++j) { // outside the output: y1 (and y0) are 0
-            const T y0 = oy < wg.out_h && j == full ? row[2 * j] : T(0);
-            e[a][0][j] = y0;
-            e[a][1][j] = y0;
-            e[a][2][j] = y0;
-            e[a][3][j] = T(0);
+    for(std::int64_t i = 0; i < s.count; ++i) {
+        const Piece& p          = s.piece[i];
+        const std::int64_t full = std::min(p.n, (wg.out_w - 2 * p.tx0) / 2);
+        for(int a = 0; a < 2; ++a) {
+            const std::int64_t oy = 2 * p.ty + a;
+            const T* row = oy < wg.out_h ? plane + oy * wg.out_w + 2 * p.tx0 : plane;
+            const std::int64_t nf = oy < wg.out_h ? full : 0;
+            T* e0 = e[a][0] + p.off;
+            T* e1 = e[a][1] + p.off;
+            T* e2 = e[a][2] + p.off;
+            T* e3 = e[a][3] + p.off;
+            for(std::int64_t j = 0; j < nf; ++j) {
+                const T y0 = row[2 * j], y1 = row[2 * j + 1];
+                e0[j] = y0;
+                e1[j] = y0 + y1;
+                e2[j] = y0 - y1;
+                e3[j] = -y1;
+            }
+            for(std::int64_t j = nf; j < p.n; ++j) { // outside the output: y1 (and y0) are 0
+                const T y0 = oy < wg.out_h && j == full ? row[2 * j] : T(0);
+                e0[j] = y0;
+                e1[j] = y0;
+                e2[j] = y0;
+                e3[j] = T(0);
+            }
         }
     }
     for(int q = 0; q < 4; ++q) {
