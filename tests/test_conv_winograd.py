@@ -15,7 +15,14 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_conv_close, random_normal, same_bits_for_threads
+from helpers import (
+    DTYPES,
+    assert_conv_close,
+    assert_forward_matches_reference,
+    assert_gradients_match_reference,
+    random_normal,
+    same_bits_for_threads,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,25 +61,15 @@ def winograd_problems(draw, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_forward_matches_the_reference(dtype, data):
-    p = data.draw(winograd_problems(dtype))
-    got = nk.conv2d(p["x"], p["weight"], p["bias"], **p["kw"])
-    assert_conv_close(got, ref.conv2d(p["x"], p["weight"], p["bias"], **p["kw"]), p["terms"])
+    assert_forward_matches_reference(data.draw(winograd_problems(dtype)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_gradients_match_the_reference(dtype, data):
     p = data.draw(winograd_problems(dtype))
-    x, w, kw = p["x"], p["weight"], p["kw"]
-    y = ref.conv2d(x, w, **kw)
-    dy = random_normal(np.random.default_rng(y.size), y.shape, dtype)
-    got = nk.conv2d_backward(dy, x, w, **kw)
-    want = ref.conv2d_backward(dy, x, w, **kw)
-    # grad_input sums O/groups*9 terms per pixel; grad_weight N*Ho*Wo per entry.
-    og = w.shape[0] // kw["groups"]
-    assert_conv_close(got[0], want[0], og * 9)
-    assert_conv_close(got[1], want[1], max(1, x.shape[0] * y.shape[2] * y.shape[3]))
-    assert_conv_close(got[2], want[2], max(1, x.shape[0] * y.shape[2] * y.shape[3]))
+    # grad_input sums O/groups*9 terms per pixel
+    assert_gradients_match_reference(p, p["weight"].shape[0] // p["kw"]["groups"] * 9)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -86,41 +83,27 @@ def test_transposed_convolution_matches_the_reference(dtype):
                           ref.conv_transpose2d(x, w, b, padding=padding), 16 * 9)
 
 
-def test_float32_error_against_float64_stays_within_the_tolerance():
-    # The transforms add up to 16 values of a window before the products, so the
+@pytest.mark.parametrize(
+    ("x_shape", "o"), [((2, 64, 28, 28), 32), ((2, 48, 34, 40), 40)], ids=["F2x2", "F4x4"]
+)
+def test_float32_error_against_float64_stays_within_the_tolerance(x_shape, o):
+    # The transforms add up to 16 (F(2x2)) or 36 (F(4x4), points 0, +-1, +-1/2,
+    # inf, scaled by up to 5) values of a window before the products, so the
     # float32 error is measured against the float64 result on a realistic layer:
-    # it must stay inside the tolerance the im2col path is held to.
+    # it must stay inside a quarter of the tolerance the im2col path is held to.
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((2, 64, 28, 28))
-    w = rng.standard_normal((32, 64, 3, 3)) * 0.1
+    c, h, w_ = x_shape[1:]
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal((o, c, 3, 3)) * 0.1
     exact = ref.conv2d(x, w, padding=1)
     got = nk.conv2d(x.astype(np.float32), w.astype(np.float32), padding=1)
     err = np.abs(got - exact).max() / np.abs(exact).max()
-    assert err < 1e-5 * np.sqrt(64 * 9) / 4, err  # a quarter of the test tolerance
+    assert err < 1e-5 * np.sqrt(c * 9) / 4, err  # a quarter of the test tolerance
     dy = rng.standard_normal(exact.shape)
     want = ref.conv2d_backward(dy, x, w, padding=1)
     got = nk.conv2d_backward(dy.astype(np.float32), x.astype(np.float32), w.astype(np.float32),
                              padding=1)
-    for g, e, terms in zip(got, want, (32 * 9, 2 * 28 * 28, 2 * 28 * 28)):
-        assert np.abs(g - e).max() / np.abs(e).max() < 1e-5 * np.sqrt(terms) / 4
-
-
-def test_f4_float32_error_against_float64_stays_within_the_tolerance():
-    # F(4x4, 3x3) (points 0, +-1, +-1/2, inf) adds up to 36 window values, scaled
-    # by up to 5, before the products: its float32 error, measured against the
-    # float64 result, must also stay within a quarter of the tolerance.
-    rng = np.random.default_rng(6)
-    x = rng.standard_normal((2, 48, 34, 40))
-    w = rng.standard_normal((40, 48, 3, 3)) * 0.1
-    exact = ref.conv2d(x, w, padding=1)
-    got = nk.conv2d(x.astype(np.float32), w.astype(np.float32), padding=1)
-    err = np.abs(got - exact).max() / np.abs(exact).max()
-    assert err < 1e-5 * np.sqrt(48 * 9) / 4, err
-    dy = rng.standard_normal(exact.shape)
-    want = ref.conv2d_backward(dy, x, w, padding=1)
-    got = nk.conv2d_backward(dy.astype(np.float32), x.astype(np.float32), w.astype(np.float32),
-                             padding=1)
-    for g, e, terms in zip(got, want, (40 * 9, 2 * 34 * 40, 2 * 34 * 40)):
+    for g, e, terms in zip(got, want, (o * 9, 2 * h * w_, 2 * h * w_)):
         assert np.abs(g - e).max() / np.abs(e).max() < 1e-5 * np.sqrt(terms) / 4
 
 
