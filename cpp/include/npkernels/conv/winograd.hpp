@@ -573,7 +573,7 @@ bool winograd_conv(const T* x, const T* u, const T* bias, const Winograd& wg,
     const std::int64_t cg = wg.cg, og = wg.og, np = wg.positions();
     const std::int64_t scratch = wg.scratch(bt);
     const int workers          = dynamic_workers(blocks, n_threads);
-    Buffer<T> buf              = uninitialized_buffer<T>(workers * scratch);
+    LargeBuffer<T> buf         = large_uninitialized_buffer<T>(workers * scratch); // huge pages: few faults
     parallel_dynamic_with_worker(blocks, workers, [&](std::int64_t blk, int worker) {
         T* v = buf.get() + worker * scratch;
         T* m = v + np * cg * bt;
@@ -606,7 +606,7 @@ bool winograd_weight_grad(const T* x, const T* dy, const Winograd& wg, blas::Gem
     const std::int64_t chunks = std::max<std::int64_t>(1, std::min(blocks, winograd_weight_chunks));
     const std::int64_t scratch = 16 * (cg + og) * bt;
     const int workers          = dynamic_workers(chunks, n_threads);
-    Buffer<T> buf              = uninitialized_buffer<T>(workers * scratch);
+    LargeBuffer<T> buf         = large_uninitialized_buffer<T>(workers * scratch); // huge pages: few faults
     LargeBuffer<T> du          = large_uninitialized_buffer<T>(chunks * usize);
     parallel_dynamic_with_worker(chunks, workers, [&](std::int64_t chunk, int worker) {
         T* v        = buf.get() + worker * scratch;
