@@ -171,9 +171,10 @@ struct Winograd {
 // in full), both channel counts are at least 32 (below that the products are
 // too thin to pay for the larger transforms) and the output is at least 32
 // wide (the transforms are vectorised along a row of tiles: at least 8 of
-// them). Else F(2x2, 3x3). Measured side by side on the layers:
-// (8,64,56,56->64) F(4x4) 1.3-1.7x faster than F(2x2) (forward, grad_input);
-// (8,256,14,14->256) F(4x4) 1.4-1.7x slower (4-tile rows), so F(2x2) there.
+// them). Else F(2x2, 3x3). Measured side by side in one process (1 thread):
+// (8,64,56,56->64) F(4x4) 1.5-1.6x faster than F(2x2) (forward, grad_input);
+// (8,256,14,14->256) F(4x4) ~5% slower (4 ragged tiles a row, 31% of the
+// 4x4 tiles' outputs wasted), so F(2x2) there.
 inline std::int64_t winograd_tile_size(std::int64_t cg, std::int64_t og, std::int64_t out_h,
                                        std::int64_t out_w) {
     const double f2 = 16.0 * static_cast<double>((out_h + 1) / 2) * static_cast<double>((out_w + 1) / 2);
