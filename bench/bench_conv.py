@@ -2,8 +2,8 @@
 
 python -m pytest bench/bench_conv.py --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
-The four layer shapes of issue 3, float32 NCHW, forward and forward+backward,
-at 1 and 2 threads (npkernels' setting; torch, SciPy's and NumPy's BLAS pools
+The four layer shapes of issue 3 and two depthwise 3x3 layers (stride 1 and
+2, groups = C), float32 NCHW, forward and forward+backward, at 1 and 2 threads (npkernels' setting; torch, SciPy's and NumPy's BLAS pools
 follow it). GFLOP/s (2*N*O*C*k*k*Ho*Wo per forward, twice that per backward)
 and the extra peak memory of one call are printed in the "benchmark figures"
 section after the table. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if this
@@ -131,6 +131,66 @@ def bench_conv2d_forward_backward(benchmark, threads, report, impl, shape):
         np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-4 * np.abs(e).max())
 
 
+# Depthwise 3x3 padding 1 layers (N, C, H, W, stride), groups = C = O.
+DEPTHWISE_SHAPES = [(8, 256, 56, 56, 1), (8, 256, 56, 56, 2)]
+DW_IDS = [f"{n}x{c}x{h}x{w}-dw3s{s}p1" for n, c, h, w, s in DEPTHWISE_SHAPES]
+
+
+def _torch_depthwise(F, train):
+    import torch
+
+    def run(x, w, dy, stride):
+        if not train:
+            with torch.no_grad():
+                return F.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=stride,
+                                padding=1, groups=x.shape[1]).numpy()
+        xt = torch.from_numpy(x).requires_grad_()
+        wt = torch.from_numpy(w).requires_grad_()
+        bt = torch.zeros(w.shape[0], requires_grad=True)
+        y = F.conv2d(xt, wt, bt, stride=stride, padding=1, groups=x.shape[1])
+        y.backward(torch.from_numpy(dy))
+        return y.detach().numpy(), (xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy())
+
+    return run
+
+
+def _depthwise(lib, train):
+    def run(x, w, dy, stride):
+        y = lib.conv2d(x, w, None, stride, 1, 1, x.shape[1])
+        return (y, lib.conv2d_backward(dy, x, w, stride, 1, 1, x.shape[1])) if train else y
+
+    return run
+
+
+DEPTHWISE = {
+    "npkernels": lambda train: _depthwise(nk, train),
+    "reference": lambda train: _depthwise(ref, train),
+    "torch": lambda train: _torch_depthwise(torch_functional(), train),
+}
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["fwd", "fwd+bwd"])
+@pytest.mark.parametrize("impl", DEPTHWISE)
+@pytest.mark.parametrize("shape", DEPTHWISE_SHAPES, ids=DW_IDS)
+def bench_conv2d_depthwise(benchmark, threads, report, impl, shape, train):
+    n, c, h, w, s = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = rng.standard_normal((c, 1, 3, 3), dtype=np.float32)
+    ho, wo = (h - 1) // s + 1, (w - 1) // s + 1
+    dy = rng.standard_normal((n, c, ho, wo), dtype=np.float32)
+    kind = "fwd+bwd" if train else "fwd"
+    benchmark.group = f"conv2d depthwise {kind} {DW_IDS[DEPTHWISE_SHAPES.index(shape)]} {threads}thr"
+    out = _run(benchmark, impl, DEPTHWISE[impl](train), (x, wt, dy, s))
+    flops = 2.0 * n * c * 9 * ho * wo * (3 if train else 1)
+    report(benchmark.group, impl, _gflops(benchmark, flops))
+    want = nk.conv2d(x, wt, None, s, 1, 1, c)
+    np.testing.assert_allclose(out[0] if train else out, want, rtol=1e-4, atol=1e-4)
+    if train:
+        for g, e in zip(out[1], nk.conv2d_backward(dy, x, wt, s, 1, 1, c)):
+            np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-4 * np.abs(e).max())
+
+
 @pytest.mark.parametrize(
     "mnk", [(2048, 2048, 2048), (64, 8 * 56 * 56, 576)], ids=["2048^3", "conv1-as-one-gemm"]
 )
@@ -205,8 +265,8 @@ def bench_conv_peak_memory(threads, report):
     against its documented bound (per thread one column tile in the forward pass, two
     in the backward, each max(512 KiB, C*k*k*256 values); plus at most 7 weight-sized
     partials; on the Winograd path of 3x3 stride-1 layers one block of tiles per thread,
-    max(1 MiB, 16*(C+O)*136 values), the transformed filters and 4 partials of them,
-    16/9 of the weight each)."""
+    max(1 MiB, P*(C+O)*264 values) with P = 16 or 36 positions, the transformed filters
+    (P/9 of the weight) and for grad_weight 4 partials of 16/9 of the weight)."""
     for shape, impl, kernel, extra in _peak_memory(threads):
         shape = tuple(shape)
         report(f"peak memory {kernel} {IDS[CONV_SHAPES.index(shape)]} {threads}thr", impl,
@@ -215,7 +275,7 @@ def bench_conv_peak_memory(threads, report):
             n, c, _, _, o, k = shape[:6]
             tile = max(512 * 2**10, c * k * k * 256 * 4)
             bound = threads * 2 * tile + 7 * o * c * k * k * 4 + 2 * 2**20  # + slack
-            if k == 3 and shape[6] == 1:  # Winograd
-                block = max(2**20, 16 * (c + o) * 136 * 4)
-                bound += threads * block + 5 * 16 * o * c * 4
+            if k == 3 and shape[6] == 1:  # Winograd, F(4x4) (36 positions) at most
+                block = max(2**20, 36 * (c + o) * 264 * 4)
+                bound += threads * block + (36 + 4 * 16) * o * c * 4
             assert extra <= bound, (shape, kernel, extra, bound)

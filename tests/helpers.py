@@ -358,6 +358,33 @@ def assert_conv_close(actual, expected, terms: int) -> None:
     np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)
 
 
+def assert_forward_matches_reference(p: dict) -> None:
+    """nk.conv2d against the reference on a problem ``p`` (x, weight, bias, kw: the
+    conv2d keywords, terms: the products summed per output)."""
+    import npkernels as nk
+    from npkernels import reference as ref
+
+    got = nk.conv2d(p["x"], p["weight"], p["bias"], **p["kw"])
+    assert_conv_close(got, ref.conv2d(p["x"], p["weight"], p["bias"], **p["kw"]), p["terms"])
+
+
+def assert_gradients_match_reference(p: dict, input_terms: int) -> None:
+    """nk.conv2d_backward against the reference on a problem ``p`` (x, weight, kw:
+    the conv2d keywords) with a random grad_output: grad_input within the tolerance of
+    ``input_terms`` terms, grad_weight and grad_bias of N*Ho*Wo."""
+    import npkernels as nk
+    from npkernels import reference as ref
+
+    x, w, kw = p["x"], p["weight"], p["kw"]
+    y = ref.conv2d(x, w, **kw)
+    dy = random_normal(np.random.default_rng(y.size), y.shape, x.dtype)
+    got = nk.conv2d_backward(dy, x, w, **kw)
+    want = ref.conv2d_backward(dy, x, w, **kw)
+    assert_conv_close(got[0], want[0], input_terms)
+    assert_conv_close(got[1], want[1], max(1, x.shape[0] * y.shape[2] * y.shape[3]))
+    assert_conv_close(got[2], want[2], max(1, x.shape[0] * y.shape[2] * y.shape[3]))
+
+
 def random_normal(rng: np.random.Generator, shape, dtype) -> np.ndarray:
     """Standard-normal values of ``dtype`` (drawn in float64, then cast)."""
     return rng.standard_normal(shape).astype(dtype)

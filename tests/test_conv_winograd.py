@@ -1,9 +1,12 @@
-"""The Winograd F(2x2, 3x3) path of conv2d / conv2d_backward / conv_transpose2d.
+"""The Winograd path of conv2d / conv2d_backward / conv_transpose2d.
 
 3x3 kernels with stride 1 and dilation 1 and at least 8 input and 8 output
 channels per group take it (npkernels/conv/winograd.hpp) when every input is
 finite; the hypothesis problems of test_conv2d.py have fewer channels, so
-they exercise the im2col path and these the tiles.
+they exercise the im2col path and these the tiles. F(2x2, 3x3) serves the
+hypothesis problems below (fewer than 32 channels); F(4x4, 3x3) the forward
+and grad_input of layers with >= 32 channels per group both ways and outputs
+>= 32 wide (winograd_tile_size), checked by the F4 tests.
 """
 
 from __future__ import annotations
@@ -12,7 +15,14 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import DTYPES, assert_conv_close, random_normal, same_bits_for_threads
+from helpers import (
+    DTYPES,
+    assert_conv_close,
+    assert_forward_matches_reference,
+    assert_gradients_match_reference,
+    random_normal,
+    same_bits_for_threads,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +30,7 @@ import npkernels as nk
 from npkernels import reference as ref
 
 MIN_CHANNELS = 8  # winograd_min_channels in winograd.hpp
+F4_CHANNELS, F4_WIDTH = 32, 32  # winograd_tile_size's rule for F(4x4, 3x3)
 
 
 @st.composite
@@ -50,25 +61,15 @@ def winograd_problems(draw, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_forward_matches_the_reference(dtype, data):
-    p = data.draw(winograd_problems(dtype))
-    got = nk.conv2d(p["x"], p["weight"], p["bias"], **p["kw"])
-    assert_conv_close(got, ref.conv2d(p["x"], p["weight"], p["bias"], **p["kw"]), p["terms"])
+    assert_forward_matches_reference(data.draw(winograd_problems(dtype)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_gradients_match_the_reference(dtype, data):
     p = data.draw(winograd_problems(dtype))
-    x, w, kw = p["x"], p["weight"], p["kw"]
-    y = ref.conv2d(x, w, **kw)
-    dy = random_normal(np.random.default_rng(y.size), y.shape, dtype)
-    got = nk.conv2d_backward(dy, x, w, **kw)
-    want = ref.conv2d_backward(dy, x, w, **kw)
-    # grad_input sums O/groups*9 terms per pixel; grad_weight N*Ho*Wo per entry.
-    og = w.shape[0] // kw["groups"]
-    assert_conv_close(got[0], want[0], og * 9)
-    assert_conv_close(got[1], want[1], max(1, x.shape[0] * y.shape[2] * y.shape[3]))
-    assert_conv_close(got[2], want[2], max(1, x.shape[0] * y.shape[2] * y.shape[3]))
+    # grad_input sums O/groups*9 terms per pixel
+    assert_gradients_match_reference(p, p["weight"].shape[0] // p["kw"]["groups"] * 9)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -82,23 +83,58 @@ def test_transposed_convolution_matches_the_reference(dtype):
                           ref.conv_transpose2d(x, w, b, padding=padding), 16 * 9)
 
 
-def test_float32_error_against_float64_stays_within_the_tolerance():
-    # The transforms add up to 16 values of a window before the products, so the
+@pytest.mark.parametrize(
+    ("x_shape", "o"), [((2, 64, 28, 28), 32), ((2, 48, 34, 40), 40)], ids=["F2x2", "F4x4"]
+)
+def test_float32_error_against_float64_stays_within_the_tolerance(x_shape, o):
+    # The transforms add up to 16 (F(2x2)) or 36 (F(4x4), points 0, +-1, +-1/2,
+    # inf, scaled by up to 5) values of a window before the products, so the
     # float32 error is measured against the float64 result on a realistic layer:
-    # it must stay inside the tolerance the im2col path is held to.
+    # it must stay inside a quarter of the tolerance the im2col path is held to.
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((2, 64, 28, 28))
-    w = rng.standard_normal((32, 64, 3, 3)) * 0.1
+    c, h, w_ = x_shape[1:]
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal((o, c, 3, 3)) * 0.1
     exact = ref.conv2d(x, w, padding=1)
     got = nk.conv2d(x.astype(np.float32), w.astype(np.float32), padding=1)
     err = np.abs(got - exact).max() / np.abs(exact).max()
-    assert err < 1e-5 * np.sqrt(64 * 9) / 4, err  # a quarter of the test tolerance
+    assert err < 1e-5 * np.sqrt(c * 9) / 4, err  # a quarter of the test tolerance
     dy = rng.standard_normal(exact.shape)
     want = ref.conv2d_backward(dy, x, w, padding=1)
     got = nk.conv2d_backward(dy.astype(np.float32), x.astype(np.float32), w.astype(np.float32),
                              padding=1)
-    for g, e, terms in zip(got, want, (32 * 9, 2 * 28 * 28, 2 * 28 * 28)):
+    for g, e, terms in zip(got, want, (o * 9, 2 * h * w_, 2 * h * w_)):
         assert np.abs(g - e).max() / np.abs(e).max() < 1e-5 * np.sqrt(terms) / 4
+
+
+def _assert_close_to_scale(got, want, terms):
+    # The Winograd error model: a few ulps of the largest value (not of each
+    # output), held to a quarter of the sqrt(terms)-scaled tolerance, as in the
+    # float32-versus-float64 tests above. On unit-variance data with 32 channels
+    # F(4x4)'s float32 error is ~4.5e-6 of the largest output (3e-4 absolute on
+    # outputs up to ~75: 18x F(2x2)'s, 7x the im2col path's).
+    assert got.dtype == want.dtype and got.shape == want.shape
+    tol = (1e-5 if got.dtype == np.float32 else 1e-12) * np.sqrt(terms) / 4
+    assert np.abs(got - want).max() <= tol * max(1.0, np.abs(want).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding", [0, 1, 2, (0, 1), "same"])
+def test_f4_tiles_with_ragged_edges_and_groups(dtype, padding):
+    # 2 groups of 32 channels, outputs 33..39 wide and high: F(4x4) tiles whose
+    # last row and column are cut by 1, 2 or 3; grad_input (padding 2 - pad) too.
+    rng = np.random.default_rng(7)
+    x = random_normal(rng, (2, 2 * F4_CHANNELS, 35, F4_WIDTH + 5), dtype)
+    w = random_normal(rng, (2 * F4_CHANNELS, F4_CHANNELS, 3, 3), dtype)
+    b = random_normal(rng, (2 * F4_CHANNELS,), dtype)
+    kw = {"padding": padding, "groups": 2}
+    y = ref.conv2d(x, w, b, **kw)
+    _assert_close_to_scale(nk.conv2d(x, w, b, **kw), y, F4_CHANNELS * 9)
+    dy = random_normal(rng, y.shape, dtype)
+    got = nk.conv2d_backward(dy, x, w, **kw)
+    want = ref.conv2d_backward(dy, x, w, **kw)
+    _assert_close_to_scale(got[0], want[0], F4_CHANNELS * 9)
+    assert_conv_close(got[1], want[1], 2 * y.shape[2] * y.shape[3])  # F(2x2)
 
 
 # ------------------------------------------------------------------- 2. edge cases
@@ -154,6 +190,17 @@ def test_same_bits_for_any_thread_count(dtype):
     assert same_bits_for_threads(lambda: nk.conv2d_backward(dy, x, w, padding="same", groups=2))
     wt = random_normal(rng, (64, 24, 3, 3), dtype)
     assert same_bits_for_threads(lambda: nk.conv_transpose2d(x, wt, padding=1, groups=2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_f4_same_bits_for_any_thread_count(dtype):
+    rng = np.random.default_rng(8)
+    x = random_normal(rng, (4, 32, 36, 40), dtype)
+    w = random_normal(rng, (48, 32, 3, 3), dtype)
+    dy = random_normal(rng, (4, 48, 36, 40), dtype)
+    assert same_bits_for_threads(lambda: nk.conv2d(x, w, padding=1))
+    assert same_bits_for_threads(
+        lambda: nk.conv2d_backward(dy, x, w, padding=1, output_mask=(True, False, False)))
 
 
 # ------------------------------------------------------------------------ 7. the anchor

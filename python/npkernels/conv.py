@@ -10,12 +10,20 @@ Memory: the column matrix is built one tile of output rows at a time (512 KiB
 per thread, or 256 output columns if that is more), never for a whole batch;
 1x1 stride-1 convolutions use the input itself. 3x3 stride-1 dilation-1
 convolutions with at least 8 input and 8 output channels per group run
-Winograd F(2x2, 3x3) instead (forward, grad_input and grad_weight): 2x2
-output tiles, numbered across the whole batch and cut into fixed blocks, whose
-16 transformed positions are 16 BLAS products with 2.25x fewer
-multiplications than im2col; scratch per thread is ``16*(C+O)/groups`` values
-per tile of a block (1 MiB, or 128 tiles if that is more), plus the
-transformed filters (16/9 of the weight). Threads: each of ``get_num_threads()`` threads builds its own
+Winograd instead (forward, grad_input and grad_weight): m x m output tiles,
+numbered across the whole batch and cut into fixed blocks, whose P = (m+2)^2
+transformed positions are P BLAS products. m = 4 (F(4x4, 3x3), 4x fewer
+multiplications than im2col) for the forward-type products (forward and
+grad_input) when both channel counts per group are >= 32, the output is >= 32
+wide and its 36 products per 4x4 tile need <= 3/4 of the multiplications of
+m = 2; else m = 2 (F(2x2, 3x3), 2.25x fewer; always for grad_weight).
+Scratch per thread is ``P*(C+O)/groups`` values per tile of a block (1 MiB,
+or 256 tiles if that is more), plus the transformed filters (P/9 of the
+weight). Depthwise convolutions (one input channel per group, at most 8
+output channels per group, any kernel, stride, padding, dilation) use no
+BLAS: a direct kernel adds the kernel taps in a fixed order along each
+output row (vectorised), one thread per plane, with no scratch (grad_weight:
+kH*kW*Wo values per thread). Threads: each of ``get_num_threads()`` threads builds its own
 tiles and multiplies them with a single-threaded BLAS call (SciPy's BLAS pool
 is held at one thread meanwhile, through threadpoolctl, and restored after),
 so a threaded BLAS never runs inside an OpenMP region and no core is
@@ -209,9 +217,10 @@ def conv2d(
     Matches ``torch.nn.functional.conv2d`` to rounding (the sums run in a
     different order: BLAS's, in the computation dtype). 3x3 stride-1
     dilation-1 kernels with >= 8 input and output channels per group use
-    Winograd F(2x2, 3x3) (see the module notes): its transforms add up to 16
-    window values before the products, so the float32 error is a few ulps of a
-    window's largest value (measured: under a quarter of the sqrt(C*9)-scaled
+    Winograd F(2x2, 3x3) or F(4x4, 3x3) (see the module notes for the rule):
+    its transforms add up to 16 (36) window values before the products, so the
+    float32 error is a few ulps of a window's largest value (measured: about
+    1e-5 of the largest output, under a tenth of the sqrt(C*9)-scaled
     tolerance the tests allow); when any input is NaN or infinite that path is
     skipped, so non-finite values reach exactly the windows that see them. For stride 1
     ``'same'`` equals PyTorch's; PyTorch refuses ``'same'`` for other strides,
@@ -220,8 +229,10 @@ def conv2d(
     per thread (whole output rows, 512 KiB or 256 columns of
     ``C/groups*kH*kW`` rows, whichever is larger); 1x1 stride-1 convolutions
     need none; the Winograd path needs per thread one block of tiles
-    (``16*(C+O)/groups`` values a tile, max(1 MiB, 128 tiles)) plus the
-    transformed filters, 16/9 of the weight. Releases the GIL; uses
+    (``P*(C+O)/groups`` values a tile, P = 16 or 36, max(1 MiB, 256 tiles))
+    plus the transformed filters, P/9 of the weight; depthwise convolutions
+    (one input channel per group) run a direct kernel (no BLAS, no scratch),
+    adding each output's taps in the order (kh, kw). Releases the GIL; uses
     ``get_num_threads()`` threads, each with single-threaded BLAS calls; the
     result is bitwise the same for any thread count.
 
@@ -300,10 +311,15 @@ def conv2d_backward(
     kernels with >= 8 channels per group (and finite data) take the Winograd
     path of :func:`conv2d`: grad_input is the Winograd convolution of
     ``grad_output`` with the flipped, transposed filters, grad_weight the
-    adjoint of the forward tiles (``dU = Z . Vᵀ`` over tile blocks summed in up
-    to 4 fixed chunks in order, then ``G^T dU G`` in float64). Memory is
-    bounded as in :func:`conv2d`, plus up to 7 weight-sized partials (the
-    Winograd path: 4 partials of 16/9 of the weight). Releases the GIL;
+    adjoint of the forward F(2x2, 3x3) tiles (``dU = Z . Vᵀ`` over tile
+    blocks summed in up to 4 fixed chunks in order, then ``G^T dU G`` in
+    float64). Depthwise convolutions (one input channel per group) run direct
+    kernels: grad_input one thread per input plane, taps added in the order
+    (o, oy, kh, kw); grad_weight one thread per output channel, per tap a row
+    of per-column partial sums over images and rows in order, summed in
+    float64. Memory is bounded as in :func:`conv2d`, plus up to 7
+    weight-sized partials (the Winograd path: 4 partials of 16/9 of the
+    weight; depthwise: ``kH*kW*Wo`` values per thread). Releases the GIL;
     parallel over image chunks with single-threaded BLAS calls (a batch of 1
     therefore runs on one thread); bitwise the same for any thread count.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 import npkernels as nk
 from npkernels import reference as ref
 
@@ -19,14 +21,14 @@ def _torch_conv(kernel: str) -> Callable[..., Any]:
     F = torch.nn.functional
     t = torch.from_numpy
 
-    def conv2d(x, w, stride, padding):
+    def conv2d(x, w, stride, padding, groups=1):
         with torch.no_grad():
-            return F.conv2d(t(x), t(w), stride=stride, padding=padding).numpy()
+            return F.conv2d(t(x), t(w), stride=stride, padding=padding, groups=groups).numpy()
 
-    def conv2d_backward(dy, x, w, stride, padding):
+    def conv2d_backward(dy, x, w, stride, padding, groups=1):
         xt, wt = t(x).requires_grad_(), t(w).requires_grad_()
         bt = torch.zeros(w.shape[0], dtype=xt.dtype, requires_grad=True)
-        F.conv2d(xt, wt, bt, stride=stride, padding=padding).backward(t(dy))
+        F.conv2d(xt, wt, bt, stride=stride, padding=padding, groups=groups).backward(t(dy))
         return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
     return {"conv2d": conv2d, "conv2d_backward": conv2d_backward}[kernel]
@@ -66,4 +68,32 @@ def cases() -> list[Case]:
                 {"torch": lambda kernel=kernel: _torch_conv(kernel)},
                 tolerance=1e-4, normwise=True, quick=quick,
             ))
+    cases += _depthwise_cases()
     return cases
+
+
+def _depthwise_cases() -> list[Case]:
+    """A depthwise 3x3 layer (groups = C = O, the direct kernels), forward and backward."""
+    n, c, h, w, stride = 8, 256, 56, 56, 1
+    size = f"{n}x{c}x{h}x{w} depthwise k3 s{stride} p1 float32"
+
+    def fwd(rng):
+        x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+        weight = (rng.standard_normal((c, 1, 3, 3)) / 3).astype(np.float32)
+        return x, weight, stride, 1, c
+
+    def bwd(rng):
+        x, weight = fwd(rng)[:2]
+        dy = rng.standard_normal((n, c, h, w), dtype=np.float32)
+        return dy, x, weight, stride, 1, c
+
+    return [
+        Case(kernel, size, make,
+             lambda *a, kernel=kernel: getattr(nk, kernel)(*a[:-3], stride=a[-3], padding=a[-2],
+                                                           groups=a[-1]),
+             lambda *a, kernel=kernel: getattr(ref, kernel)(*a[:-3], stride=a[-3], padding=a[-2],
+                                                            groups=a[-1]),
+             {"torch": lambda kernel=kernel: _torch_conv(kernel)},
+             tolerance=1e-4, normwise=True)
+        for kernel, make in (("conv2d", fwd), ("conv2d_backward", bwd))
+    ]

@@ -20,6 +20,7 @@
 
 #include "npkernels/blas.hpp"
 #include "npkernels/buffer.hpp"
+#include "npkernels/conv/depthwise.hpp"
 #include "npkernels/conv/im2col.hpp"
 #include "npkernels/parallel.hpp"
 #include "npkernels/conv/winograd.hpp"
@@ -133,11 +134,21 @@ inline bool winograd_shape(const Conv& cv) {
            && cv.out_per_group() >= winograd_min_channels && g.out_area() > 0;
 }
 
-// The forward convolution of cv as Winograd tiles see it.
-inline Winograd winograd_forward_of(const Conv& cv) {
+// Whether cv takes the depthwise kernels (depthwise.hpp): one input channel
+// per group, at most depthwise_max_multiplier output channels per group.
+inline bool depthwise_shape(const Conv& cv) {
+    return cv.in_per_group() == 1 && cv.out_per_group() <= depthwise_max_multiplier
+           && cv.g.out_area() > 0;
+}
+
+// The forward convolution of cv as Winograd tiles see it, tile size m
+// (0: winograd_tile_size's rule).
+inline Winograd winograd_forward_of(const Conv& cv, std::int64_t m = 0) {
     const Geometry& g = cv.g;
-    return {cv.batch, cv.groups, cv.in_per_group(), cv.out_per_group(), g.in_h,  g.in_w,
-            g.pad_h,  g.pad_w,   g.out_h,           g.out_w};
+    const std::int64_t cg = cv.in_per_group(), og = cv.out_per_group();
+    return {cv.batch, cv.groups, cg,      og,      g.in_h,  g.in_w,
+            g.pad_h,  g.pad_w,   g.out_h, g.out_w,
+            m != 0 ? m : winograd_tile_size(cg, og, g.out_h, g.out_w)};
 }
 
 // Its input gradient: grad_output convolved with the flipped, transposed
@@ -145,8 +156,10 @@ inline Winograd winograd_forward_of(const Conv& cv) {
 // windows cover it).
 inline Winograd winograd_input_grad_of(const Conv& cv) {
     const Geometry& g = cv.g;
-    return {cv.batch,      cv.groups,    cv.out_per_group(), cv.in_per_group(), g.out_h,
-            g.out_w,       2 - g.pad_h,  2 - g.pad_w,        g.in_h,            g.in_w};
+    const std::int64_t cg = cv.out_per_group(), og = cv.in_per_group();
+    return {cv.batch,    cv.groups,   cg,     og,     g.out_h,
+            g.out_w,     2 - g.pad_h, 2 - g.pad_w, g.in_h, g.in_w,
+            winograd_tile_size(cg, og, g.in_h, g.in_w)};
 }
 
 // The Winograd convolution wg of x with the filters w (adjoint: w is the
@@ -171,6 +184,10 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
     const Geometry& g     = cv.g;
     const std::int64_t og = cv.out_per_group(), kdim = cv.col_rows(), l = g.out_area();
     const std::int64_t tiles = cv.n_tiles<T>(), units = cv.batch * tiles;
+    if(depthwise_shape(cv)) {
+        depthwise_forward(x, w, bias, cv.batch, cv.out_channels, g, y, cv.threads_for(n_threads));
+        return true;
+    }
     if(winograd_shape(cv) && all_finite(x, cv.batch * g.channels * g.in_area(), n_threads)
        && all_finite(w, cv.weight_size(), n_threads)) {
         return winograd_run<T>(x, w, false, bias, winograd_forward_of(cv), gemm, y,

@@ -41,6 +41,14 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
     const std::int64_t tiles = cv.n_tiles<T>(), wsize = cv.weight_size();
     const bool pointwise     = g.is_pointwise();
 
+    // One input channel per group: the direct depthwise kernels.
+    if(depthwise_shape(cv) && (grad_input != nullptr || grad_weight != nullptr)) {
+        depthwise_backward(dy, x, w, n, cv.out_channels, g, grad_input, grad_weight,
+                           cv.threads_for(n_threads));
+        grad_input  = nullptr;
+        grad_weight = nullptr;
+    }
+
     // 3x3 stride 1: both gradients from Winograd tiles when the data are finite.
     if(winograd_shape(cv) && (grad_input != nullptr || grad_weight != nullptr)
        && all_finite(dy, n * cv.out_channels * l, n_threads)) {
@@ -53,7 +61,7 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
             grad_input = nullptr;
         }
         if(grad_weight != nullptr && all_finite(x, n * g.channels * hw, n_threads)) {
-            if(!winograd_weight_grad<T>(x, dy, winograd_forward_of(cv), gemm, grad_weight,
+            if(!winograd_weight_grad<T>(x, dy, winograd_forward_of(cv, 2), gemm, grad_weight,
                                         threads)) {
                 return false;
             }
