@@ -12,11 +12,13 @@ per thread, or 256 output columns if that is more), never for a whole batch;
 convolutions with at least 8 input and 8 output channels per group run
 Winograd instead (forward, grad_input and grad_weight): m x m output tiles,
 numbered across the whole batch and cut into fixed blocks, whose P = (m+2)^2
-transformed positions are P BLAS products. m = 4 (F(4x4, 3x3), 4x fewer
-multiplications than im2col) for the forward-type products (forward and
+transformed positions are P BLAS products. m = 2 (F(2x2, 3x3), 2.25x fewer
+multiplications than im2col) in float32 and for grad_weight; in float64 m = 4
+(F(4x4, 3x3), 4x fewer) for the forward-type products (forward and
 grad_input) when both channel counts per group are >= 32, the output is >= 32
 wide and its 36 products per 4x4 tile need <= 3/4 of the multiplications of
-m = 2; else m = 2 (F(2x2, 3x3), 2.25x fewer; always for grad_weight).
+m = 2. (F(4x4)'s float32 error measured ~20x torch's, beyond the float32
+tolerance of ``torch.testing.assert_close``; F(2x2)'s ~2.5x, within it.)
 Scratch per thread is ``P*(C+O)/groups`` values per tile of a block (1 MiB,
 or 256 tiles if that is more), plus the transformed filters (P/9 of the
 weight). Depthwise convolutions (one input channel per group, at most 8
@@ -217,11 +219,11 @@ def conv2d(
     Matches ``torch.nn.functional.conv2d`` to rounding (the sums run in a
     different order: BLAS's, in the computation dtype). 3x3 stride-1
     dilation-1 kernels with >= 8 input and output channels per group use
-    Winograd F(2x2, 3x3) or F(4x4, 3x3) (see the module notes for the rule):
-    its transforms add up to 16 (36) window values before the products, so the
-    float32 error is a few ulps of a window's largest value (measured: about
-    1e-5 of the largest output, under a tenth of the sqrt(C*9)-scaled
-    tolerance the tests allow); when any input is NaN or infinite that path is
+    Winograd F(2x2, 3x3) (float64: F(4x4, 3x3) on wide layers, see the module
+    notes): its transforms add up to 16 window values before the products, so
+    the float32 error is a few ulps of a window's largest value (measured:
+    about 7e-7 of the largest output, ~2.5x torch's own error, under a tenth
+    of the sqrt(C*9)-scaled tolerance the tests allow); when any input is NaN or infinite that path is
     skipped, so non-finite values reach exactly the windows that see them. For stride 1
     ``'same'`` equals PyTorch's; PyTorch refuses ``'same'`` for other strides,
     where this follows TensorFlow. NaN and inf propagate as in any product.

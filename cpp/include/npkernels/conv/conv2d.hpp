@@ -143,23 +143,25 @@ inline bool depthwise_shape(const Conv& cv) {
 
 // The forward convolution of cv as Winograd tiles see it, tile size m
 // (0: winograd_tile_size's rule).
-inline Winograd winograd_forward_of(const Conv& cv, std::int64_t m = 0) {
+template <class T>
+Winograd winograd_forward_of(const Conv& cv, std::int64_t m = 0) {
     const Geometry& g = cv.g;
     const std::int64_t cg = cv.in_per_group(), og = cv.out_per_group();
     return {cv.batch, cv.groups, cg,      og,      g.in_h,  g.in_w,
             g.pad_h,  g.pad_w,   g.out_h, g.out_w,
-            m != 0 ? m : winograd_tile_size(cg, og, g.out_h, g.out_w)};
+            m != 0 ? m : winograd_tile_size<T>(cg, og, g.out_h, g.out_w)};
 }
 
 // Its input gradient: grad_output convolved with the flipped, transposed
 // filters, padding 2 - pad (so each input pixel sees the outputs whose
 // windows cover it).
-inline Winograd winograd_input_grad_of(const Conv& cv) {
+template <class T>
+Winograd winograd_input_grad_of(const Conv& cv) {
     const Geometry& g = cv.g;
     const std::int64_t cg = cv.out_per_group(), og = cv.in_per_group();
     return {cv.batch,    cv.groups,   cg,     og,     g.out_h,
             g.out_w,     2 - g.pad_h, 2 - g.pad_w, g.in_h, g.in_w,
-            winograd_tile_size(cg, og, g.in_h, g.in_w)};
+            winograd_tile_size<T>(cg, og, g.in_h, g.in_w)};
 }
 
 // The Winograd convolution wg of x with the filters w (adjoint: w is the
@@ -190,7 +192,7 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
     }
     if(winograd_shape(cv) && all_finite(x, cv.batch * g.channels * g.in_area(), n_threads)
        && all_finite(w, cv.weight_size(), n_threads)) {
-        return winograd_run<T>(x, w, false, bias, winograd_forward_of(cv), gemm, y,
+        return winograd_run<T>(x, w, false, bias, winograd_forward_of<T>(cv), gemm, y,
                                cv.threads_for(n_threads));
     }
 

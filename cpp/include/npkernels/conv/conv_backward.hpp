@@ -55,13 +55,13 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
         const int threads = cv.threads_for(n_threads);
         if(grad_input != nullptr && all_finite(w, wsize, n_threads)) {
             if(!winograd_run<T>(dy, w, true, static_cast<const T*>(nullptr),
-                                winograd_input_grad_of(cv), gemm, grad_input, threads)) {
+                                winograd_input_grad_of<T>(cv), gemm, grad_input, threads)) {
                 return false;
             }
             grad_input = nullptr;
         }
         if(grad_weight != nullptr && all_finite(x, n * g.channels * hw, n_threads)) {
-            if(!winograd_weight_grad<T>(x, dy, winograd_forward_of(cv, 2), gemm, grad_weight,
+            if(!winograd_weight_grad<T>(x, dy, winograd_forward_of<T>(cv, 2), gemm, grad_weight,
                                         threads)) {
                 return false;
             }
