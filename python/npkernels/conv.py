@@ -79,6 +79,8 @@ def im2col(
         dilated window is larger than the padded input.
     TypeError
         If ``x`` has a complex, object or string dtype.
+    MemoryError
+        If the column matrix could not fit in memory (raised before allocating).
 
     Notes
     -----
@@ -135,6 +137,8 @@ def col2im(
         ``kH*kW`` or a third different from ``Ho*Wo``; a parameter is out of range.
     TypeError
         If ``cols`` has a complex, object or string dtype.
+    MemoryError
+        If the image could not fit in memory (raised before allocating).
 
     Notes
     -----
@@ -210,9 +214,12 @@ def conv2d(
         If an array has the wrong ndim or shape, the channels do not match
         ``groups * weight.shape[1]``, ``groups`` does not divide ``O``, stride or
         dilation < 1, padding < 0 or an unknown string, or the dilated kernel
-        is larger than the padded input.
+        is larger than the padded input, or a plane is too large for the
+        BLAS's 32-bit sizes.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the output could not fit in memory (raised before allocating).
 
     Notes
     -----
@@ -302,6 +309,8 @@ def conv2d_backward(
     TypeError
         If an input has a complex, object or string dtype, or ``output_mask``
         holds non-bools.
+    MemoryError
+        As :func:`conv2d`.
 
     Notes
     -----
@@ -399,6 +408,8 @@ def conv_transpose2d(
         stride or the dilation, or the output would be empty.
     TypeError
         If an input has a complex, object or string dtype.
+    MemoryError
+        If the output could not fit in memory (raised before allocating).
 
     Notes
     -----
