@@ -32,6 +32,10 @@ HUGE = 10**6
 # The inputs used below copy at most a few MiB; an attempt at the refused output would
 # show up as a peak of gigabytes (NumPy reports its allocations to tracemalloc).
 PEAK_LIMIT = 64 << 20
+# A 2 GiB address-space limit cannot coexist with AddressSanitizer's shadow memory
+# (.ci/sanitize); those tests run in the normal suite.
+needs_address_space_limit = pytest.mark.skipif(
+    bool(os.environ.get("NPK_SANITIZE")), reason="RLIMIT_AS cannot apply under ASan")
 
 
 def refused(fn, *args, match: str, error=MemoryError, **kwargs) -> None:
@@ -88,6 +92,7 @@ def test_check_output_size_refuses_more_than_int64_bytes():
     _validation.check_output_size((0, 2**31 - 1, 2**31 - 1), 1, "output_size")
 
 
+@needs_address_space_limit
 def test_the_address_space_limit_turns_an_allocation_into_a_named_error():
     """In a process limited to 2 GiB, an IoU matrix of 3.2 GB is refused by name (not by
     NumPy or the kernel failing to allocate)."""
@@ -189,6 +194,7 @@ def test_roi_align_with_a_huge_sampling_ratio(lib):
             match="sampling_ratio asks for a table of bilinear samples")
 
 
+@needs_address_space_limit
 def test_roi_align_workspace_that_does_not_fit_is_a_named_memory_error():
     """The sample table sized from the boxes (passing the up-front bound on sampling_ratio)
     fails to allocate inside the kernel: the binding names what to lower. In a process
