@@ -85,6 +85,18 @@ void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
 // of a streaming pass's traffic.
 constexpr std::int64_t stream_bytes = std::int64_t{8} << 20;
 
+// Software prefetch for loops bound by memory reads, where the hardware
+// prefetcher alone keeps too few lines in flight: called at each step of a loop
+// that reads p[i] in order, i advancing by Step, it asks once per 64-byte line for
+// the line `distance` bytes ahead.
+template <int Step, class T>
+inline void prefetch_ahead(const T* p, std::int64_t i, std::int64_t distance) {
+    constexpr std::int64_t per_line = 64 / std::int64_t{sizeof(T)};
+    if(i % per_line < Step) {
+        __builtin_prefetch(reinterpret_cast<const char*>(p + i) + distance);
+    }
+}
+
 // An unaligned load of one vector.
 template <class T>
 inline typename Simd<T>::type load(const T* p) {
