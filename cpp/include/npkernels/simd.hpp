@@ -40,6 +40,22 @@ struct Simd<double> {
     static constexpr int lanes = 2;
 };
 
+// Two SIMD vectors' worth of T (32 bytes) as one vector: in an NPK_CLONES
+// function the AVX2 copy computes it in one register, the baseline copy as two
+// 16-byte halves; lane i holds the same value either way.
+template <class T>
+struct Pair {
+    typedef T type __attribute__((vector_size(32)));
+    static constexpr int lanes = 32 / sizeof(T);
+};
+
+// v <- p[0, lanes) (unaligned). Pair vectors move through references, never by
+// value: a 32-byte vector argument or result would change the baseline ABI.
+template <class T>
+inline void load_pair(const T* p, typename Pair<T>::type& v) {
+    std::memcpy(&v, p, sizeof v);
+}
+
 // Stores one SIMD vector at an aligned address, bypassing the cache (x86), so a
 // large output is not first read into the cache; elsewhere a plain store.
 inline void stream_store(float* p, Float4 v) {
@@ -57,11 +73,12 @@ inline void stream_store(double* p, Double2 v) {
 #endif
 }
 
-// out[i] = vf(i) (one SIMD vector of elements i..) / sf(i) (one element) for i < n:
+// out[i] = vf(i, v) (sets v to the Pair vector of elements i..) / sf(i) (one element) for i < n:
 // with non-temporal stores when `stream`, from the first 16-byte aligned element.
+// NPK_CLONES (with vf, sf inlined): the AVX2 copy computes 32 bytes per step.
 template <class T, class VecFn, class ScalarFn>
-void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
-    constexpr int lanes = Simd<T>::lanes;
+NPK_CLONES void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
+    constexpr int lanes = Pair<T>::lanes, half = lanes / 2;
     std::int64_t i      = 0;
     if(stream) {
         while(i < n && reinterpret_cast<std::uintptr_t>(out + i) % 16 != 0) {
@@ -69,7 +86,13 @@ void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
             ++i;
         }
         for(; i + lanes <= n; i += lanes) {
-            stream_store(out + i, vf(i));
+            typename Pair<T>::type v;
+            vf(i, v);
+            typename Simd<T>::type lo, hi;
+            std::memcpy(&lo, &v, sizeof lo);
+            std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+            stream_store(out + i, lo);
+            stream_store(out + i + half, hi);
         }
 #if defined(__SSE2__)
         _mm_sfence(); // order the streaming stores before anything that follows

@@ -31,7 +31,6 @@ struct Layout {
 namespace detail {
 
 using simd::Simd;
-using simd::load;
 using simd::stream_bytes;
 using simd::write_run;
 
@@ -45,35 +44,39 @@ constexpr std::int64_t read_ahead = 16384;
 // does not grow with the batch; float64 sums in float64 lanes. Fixed lanes and a
 // fixed combination order: the same bits whatever the thread count.
 template <class T, bool Square>
-void plane_sums(const T* a, T ka, const T* b, T kb, std::int64_t s, double& sum_b,
-                double& sum_ab) {
-    using V              = typename Simd<T>::type;
-    constexpr int lanes  = Simd<T>::lanes;
-    constexpr int step   = 2 * lanes;
-    constexpr int block  = sizeof(T) == 4 ? 64 : 1 << 30; // float64: one block per plane
+NPK_CLONES void plane_sums(const T* a, T ka, const T* b, T kb, std::int64_t s, double& sum_b,
+                           double& sum_ab) {
+    // One Pair accumulator per sum: lanes [0, half) and [half, lanes) are two
+    // SIMD-vector accumulators, folded lane-wise, then summed in lane order.
+    using V             = typename simd::Pair<T>::type;
+    constexpr int step  = simd::Pair<T>::lanes, half = step / 2;
+    constexpr int block = sizeof(T) == 4 ? 64 : 1 << 30; // float64: one block per plane
     double t1 = 0.0, t2 = 0.0;
     std::int64_t i = 0;
     while(i + step <= s) {
         const std::int64_t stop = std::min<std::int64_t>(s - step, i + block - step);
-        V u1a = V{} , u1b = V{}, u2a = V{}, u2b = V{};
+        V u1 = V{}, u2 = V{};
         for(; i <= stop; i += step) {
             simd::prefetch_ahead<step>(b, i, read_ahead);
             if(!Square) {
                 simd::prefetch_ahead<step>(a, i, read_ahead);
             }
-            const V b0 = load(b + i) - kb, b1 = load(b + i + lanes) - kb;
-            const V a0 = Square ? b0 : load(a + i) - ka;
-            const V a1 = Square ? b1 : load(a + i + lanes) - ka;
-            u1a += b0;
-            u1b += b1;
-            u2a += a0 * b0;
-            u2b += a1 * b1;
+            V vb, va;
+            simd::load_pair(b + i, vb);
+            vb -= kb;
+            if(Square) {
+                va = vb;
+            } else {
+                simd::load_pair(a + i, va);
+                va -= ka;
+            }
+            u1 += vb;
+            u2 += va * vb;
         }
-        const V u1 = u1a + u1b, u2 = u2a + u2b;
         double v1 = 0.0, v2 = 0.0;
-        for(int j = 0; j < lanes; ++j) {
-            v1 += static_cast<double>(u1[j]);
-            v2 += static_cast<double>(u2[j]);
+        for(int j = 0; j < half; ++j) {
+            v1 += static_cast<double>(u1[j] + u1[j + half]);
+            v2 += static_cast<double>(u2[j] + u2[j + half]);
         }
         t1 += v1;
         t2 += v2;
@@ -165,9 +168,10 @@ void apply(const T* x, const Layout& l, const T* mean, const T* scale, const T* 
         const T* px = x + p * l.s;
         write_run(
             y + p * l.s, l.s, stream,
-            [&](std::int64_t i) {
-                simd::prefetch_ahead<Simd<T>::lanes>(px, i, read_ahead);
-                return (load(px + i) - mu) * sc + sh;
+            [&](std::int64_t i, typename simd::Pair<T>::type& v) {
+                simd::prefetch_ahead<simd::Pair<T>::lanes>(px, i, read_ahead);
+                simd::load_pair(px + i, v);
+                v = (v - mu) * sc + sh;
             },
             [&](std::int64_t i) { return (px[i] - mu) * sc + sh; });
     });
@@ -255,10 +259,13 @@ void batch_norm_backward(const T* grad_y, const T* x, const Layout& l, const T* 
         const T* pg = grad_y + p * l.s;
         detail::write_run(
             grad_x + p * l.s, l.s, stream,
-            [&](std::int64_t i) {
-                simd::prefetch_ahead<simd::Simd<T>::lanes>(pg, i, detail::read_ahead);
-                simd::prefetch_ahead<simd::Simd<T>::lanes>(px, i, detail::read_ahead);
-                return (detail::load(pg + i) - g - (detail::load(px + i) - mu) * kk) * sc;
+            [&](std::int64_t i, typename simd::Pair<T>::type& v) {
+                simd::prefetch_ahead<simd::Pair<T>::lanes>(pg, i, detail::read_ahead);
+                simd::prefetch_ahead<simd::Pair<T>::lanes>(px, i, detail::read_ahead);
+                typename simd::Pair<T>::type xv;
+                simd::load_pair(pg + i, v);
+                simd::load_pair(px + i, xv);
+                v = (v - g - (xv - mu) * kk) * sc;
             },
             [&](std::int64_t i) { return (pg[i] - g - (px[i] - mu) * kk) * sc; });
     });
