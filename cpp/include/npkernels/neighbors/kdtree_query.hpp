@@ -180,8 +180,7 @@ inline double eps_factor(double eps, double p) {
 // Inner cells are bounded incrementally (Arya-Mount: replace one dimension's
 // term), which rounds differently from a fresh sum; a relative slack far
 // above that rounding (a few ulps per level) keeps the pruning conservative.
-// Leaves are then checked exactly against their own box, and points by their
-// distance, so results are exact.
+// Points are then checked by their own distance, so results are exact.
 template <class T>
 constexpr T incremental_slack() {
     return T(1) + T(1024) * std::numeric_limits<T>::epsilon();
@@ -234,7 +233,6 @@ struct KnnSearch {
     const KDTree<T, I>& tree;
     const T* q;
     T* gaps;         // per-dim gap to the current cell
-    T* leaf_gaps;    // scratch for a leaf's box
     KnnHeap<T>& heap;
     T bound;         // d^p a candidate must beat: the k-th best so far, else the upper bound
     T epsfac;
@@ -257,26 +255,16 @@ struct KnnSearch {
         }
     }
 
-    // Lower bound of d^p over the leaf's points, from its exact box.
-    T leaf_min_dist(const Node<T, I>& nd) {
-        const std::int64_t m = tree.m();
-        const T* box         = tree.leaf_boxes() + 2 * m * static_cast<std::int64_t>(nd.left);
-        T* g                 = leaf_gaps;
-        for(std::int64_t j = 0; j < m; ++j) { // a vectorised pass, then the sum
-            g[j] = gap(q[j], box[j], box[m + j]);
-        }
-        return Metric::sum([g](std::int64_t j) { return g[j]; }, m, p);
-    }
-
-    // Enters a cell whose lower bound is rd: a leaf is checked and scanned in
-    // place (inlined into its parent: half the cells are leaves, and a call
-    // per leaf measured ~10 % of the search), an inner cell split.
+    // Enters a cell whose lower bound is rd: a leaf is scanned in place
+    // (inlined into its parent: half the cells are leaves, and a call per leaf
+    // measured ~10 % of the search), an inner cell split. A leaf is not first
+    // tested against its own tighter box: loading the box costs more than the
+    // points it would spare (measured: k=8 queries 6 % faster at 1 thread and
+    // 20 % at 2 without that test, d = 3 and 8).
     [[gnu::always_inline]] void enter(std::int64_t node, T rd) {
         const Node<T, I>& nd = tree.nodes()[node];
         if(nd.dim < 0) {
-            if(leaf_min_dist(nd) < bound * epsfac) {
-                scan(nd);
-            }
+            scan(nd);
             return;
         }
         split(nd, rd);
@@ -336,7 +324,7 @@ void knn(const KDTree<T, I>& tree, const T* x, std::int64_t nq, const std::int64
     const std::int64_t m    = tree.m();
     const std::int64_t keep = std::min(kmax, tree.n());
     const int workers       = detail::query_threads(nq, n_threads);
-    std::vector<T> gaps(static_cast<std::size_t>(workers * 2 * m));
+    std::vector<T> gaps(static_cast<std::size_t>(workers * m));
     std::vector<T> heap_dist(static_cast<std::size_t>(workers * keep));
     std::vector<std::int64_t> heap_index(static_cast<std::size_t>(workers * keep));
     const T inf = std::numeric_limits<T>::infinity();
@@ -351,9 +339,9 @@ void knn(const KDTree<T, I>& tree, const T* x, std::int64_t nq, const std::int64
             KnnHeap<T> heap(heap_dist.data() + w * keep, heap_index.data() + w * keep, keep);
             for(std::int64_t pos = b; pos < e; ++pos) {
                 const std::int64_t i = order[static_cast<std::size_t>(pos)];
-                T* g = gaps.data() + w * 2 * m;
-                detail::KnnSearch<T, I, Metric> s{tree,   x + i * m, g,     g + m, heap,
-                                                  upper,  epsfac,    slack, tp};
+                T* g = gaps.data() + w * m;
+                detail::KnnSearch<T, I, Metric> s{tree,  x + i * m, g,  heap,
+                                                  upper, epsfac,    slack, tp};
                 s.run(upper);
                 heap.sort_ascending();
                 const T* hd            = heap_dist.data() + w * keep;
