@@ -47,6 +47,18 @@ inline int threads_for(std::int64_t values, int n_threads) {
     return useful_threads(values, min_values_per_thread, n_threads);
 }
 
+// Values of T between two workers' slices of one scratch allocation holding
+// `count` values each: at least a cache line of gap after each slice, so no line
+// is shared whatever the allocation's alignment. Small per-thread scratch
+// written on every step (search heaps, cell gaps) must not share lines: the
+// line would bounce between the cores (measured: k-NN queries at 2 threads).
+template <class T>
+std::int64_t worker_stride(std::int64_t count) {
+    constexpr std::int64_t line = 64;
+    const std::int64_t bytes    = count * std::int64_t{sizeof(T)};
+    return ((bytes + line - 1) / line + 1) * line / std::int64_t{sizeof(T)};
+}
+
 // Calls fn(part) for every part in [0, parts) on up to n_threads threads
 // (static schedule). fn must not throw: an exception escaping an OpenMP region
 // ends the process.

@@ -324,9 +324,11 @@ void knn(const KDTree<T, I>& tree, const T* x, std::int64_t nq, const std::int64
     const std::int64_t m    = tree.m();
     const std::int64_t keep = std::min(kmax, tree.n());
     const int workers       = detail::query_threads(nq, n_threads);
-    std::vector<T> gaps(static_cast<std::size_t>(workers * m));
-    std::vector<T> heap_dist(static_cast<std::size_t>(workers * keep));
-    std::vector<std::int64_t> heap_index(static_cast<std::size_t>(workers * keep));
+    const std::int64_t gaps_at = worker_stride<T>(m), dist_at = worker_stride<T>(keep);
+    const std::int64_t index_at = worker_stride<std::int64_t>(keep);
+    std::vector<T> gaps(static_cast<std::size_t>(workers * gaps_at));
+    std::vector<T> heap_dist(static_cast<std::size_t>(workers * dist_at));
+    std::vector<std::int64_t> heap_index(static_cast<std::size_t>(workers * index_at));
     const T inf = std::numeric_limits<T>::infinity();
     const std::vector<std::int64_t> order = detail::leaf_order(tree, x, nq, workers);
     detail::with_metric<T>(p, [&](auto metric) {
@@ -336,16 +338,16 @@ void knn(const KDTree<T, I>& tree, const T* x, std::int64_t nq, const std::int64
         const T tp     = static_cast<T>(p);
         const T slack  = epsfac * detail::incremental_slack<T>();
         parallel_chunks(nq, detail::query_chunk, workers, [&](int w, std::int64_t b, std::int64_t e) {
-            KnnHeap<T> heap(heap_dist.data() + w * keep, heap_index.data() + w * keep, keep);
+            T* hd            = heap_dist.data() + w * dist_at;
+            std::int64_t* hi = heap_index.data() + w * index_at;
+            KnnHeap<T> heap(hd, hi, keep);
             for(std::int64_t pos = b; pos < e; ++pos) {
                 const std::int64_t i = order[static_cast<std::size_t>(pos)];
-                T* g = gaps.data() + w * m;
+                T* g = gaps.data() + w * gaps_at;
                 detail::KnnSearch<T, I, Metric> s{tree,  x + i * m, g,  heap,
                                                   upper, epsfac,    slack, tp};
                 s.run(upper);
                 heap.sort_ascending();
-                const T* hd            = heap_dist.data() + w * keep;
-                const std::int64_t* hi = heap_index.data() + w * keep;
                 for(std::int64_t r = 0; r < nk; ++r) {
                     const std::int64_t j = ranks[r] - 1;
                     if(j < heap.size()) {
@@ -466,7 +468,8 @@ bool radius_chunks(const KDTree<T, I>& tree, std::int64_t nq, double p, double e
                    std::vector<std::vector<std::int64_t>>& chunk_out, int n_threads, Fn&& fn) {
     const std::int64_t m = tree.m();
     const int workers    = query_threads(nq, n_threads);
-    std::vector<T> box(static_cast<std::size_t>(workers * 2 * m));
+    const std::int64_t box_at = worker_stride<T>(2 * m);
+    std::vector<T> box(static_cast<std::size_t>(workers * box_at));
     const std::int64_t chunks = (nq + query_chunk - 1) / query_chunk;
     chunk_out.assign(static_cast<std::size_t>(chunks), {});
     std::vector<char> failed(static_cast<std::size_t>(chunks), 0);
@@ -476,7 +479,7 @@ bool radius_chunks(const KDTree<T, I>& tree, std::int64_t nq, double p, double e
         const T tp     = static_cast<T>(p);
         parallel_chunks(nq, query_chunk, workers, [&](int w, std::int64_t b, std::int64_t e) {
             const auto c = static_cast<std::size_t>(b / query_chunk);
-            T* scratch   = box.data() + w * 2 * m;
+            T* scratch   = box.data() + w * box_at;
             try {
                 for(std::int64_t i = b; i < e; ++i) {
                     RadiusSearch<T, I, Metric> s{tree,
