@@ -175,10 +175,11 @@ void avg_pool2d_backward(const T* grad_output, const Geometry& g, const AvgOptio
     const Range cols = interior(g.w);
     const detail::SpreadFn<T> fixed = detail::fixed_spread<T>(g.w);
     const int parts   = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
-    Buffer<T> scratch = uninitialized_buffer<T>(g.w.out * parts);
+    const std::int64_t stride = worker_stride<T>(g.w.out);
+    Buffer<T> scratch = uninitialized_buffer<T>(stride * parts);
     scatter_planes(g.planes, g.in_plane(), parts, grad_input, [&](std::int64_t plane,
                                                                   std::int64_t part, T* gi) {
-        T* delta    = scratch.get() + part * g.w.out;
+        T* delta    = scratch.get() + part * stride;
         const T* go = grad_output + plane * g.out_plane();
         for(std::int64_t oh = 0; oh < g.h.out; ++oh) {
             const AvgSpan hs = avg_span(g.h, oh);

@@ -377,7 +377,8 @@ void max_pool2d_forward(const T* x, const Geometry& g, T* y, std::int64_t* indic
     const detail::HmaxFn<T> hmax = detail::fixed_hmax<T>(g.w);
     const detail::HargmaxFn<T, P> hargmax = narrow_ok ? detail::fixed_hargmax<T, P>(g.w) : nullptr;
     // Scratch per thread: (H + 1) * oW values, and as many positions with indices.
-    const std::int64_t nv = (g.h.size + 1) * g.w.out, np = indices != nullptr ? nv : 0;
+    const std::int64_t nv = worker_stride<T>((g.h.size + 1) * g.w.out);
+    const std::int64_t np = indices != nullptr ? worker_stride<P>((g.h.size + 1) * g.w.out) : 0;
     const int parts      = plane_parts(g.planes, n_threads, g.in_plane() + g.out_plane());
     Buffer<T> values     = uninitialized_buffer<T>(nv * parts);
     Buffer<P> positions  = uninitialized_buffer<P>(np * parts);
