@@ -12,10 +12,11 @@
 // A search descends to the nearer child first and enters the other only if
 // its lower bound beats the current k-th best. Inner cells are bounded by the
 // per-dim gaps between the query and the cell, updated one dimension at a time
-// (Arya-Mount) with a small slack for rounding; a leaf is then bounded exactly
-// from its own box (the same formula on the gaps: rounding is monotone, so
-// that bound never exceeds the computed distance of a point inside), and each
-// point by its distance, so the results are exact. Queries run in parallel over
+// (Arya-Mount) with a small slack for rounding, and each point of an entered
+// leaf is checked by its distance, so the results are exact. Radius searches
+// also bound a leaf exactly from its own box (the same formula on the gaps:
+// rounding is monotone, so that bound never exceeds the computed distance of a
+// point inside). Queries run in parallel over
 // fixed chunks of 64 (dynamic schedule); each query's result depends on that
 // query only, so any thread count gives the same bits.
 

@@ -136,6 +136,36 @@ HmaxFn<T> fixed_hmax(const Axis& w) {
     return nullptr;
 }
 
+// Window maxima over row xr at the columns outside the vectorised interior
+// cols (windows clipped by the padding): v[ow], and with q the flat position
+// rowbase + column of the first maximum (-inf and the first tap when no tap is
+// greater). Returns 1 when a tap is NaN.
+template <class T, class P>
+int clipped_row_max(const T* xr, const Axis& w, Range cols, T* v, P* q, P rowbase) {
+    int nan = 0;
+    for(std::int64_t ow = 0; ow < w.out; ++ow) {
+        if(ow == cols.begin && cols.begin < cols.end) {
+            ow = cols.end - 1;
+            continue;
+        }
+        const Taps ct   = max_taps(w, ow);
+        T m             = -std::numeric_limits<T>::infinity();
+        std::int64_t at = ct.start;
+        for(std::int64_t iw = ct.start; iw < ct.stop; iw += w.dilation) {
+            nan |= nan_bit(xr[iw]);
+            if(xr[iw] > m) {
+                m  = xr[iw];
+                at = iw;
+            }
+        }
+        v[ow] = m;
+        if(q != nullptr) {
+            q[ow] = rowbase + static_cast<P>(at);
+        }
+    }
+    return nan;
+}
+
 // y[i] = the maximum over count rows (row r at first + r * step) of element i,
 // rows taken in order (first maximum kept), y written once per pair of rows.
 template <class T>
@@ -170,20 +200,7 @@ NPK_CLONES bool max_plane_values_nan_free(const T* xp, const Geometry& g, HmaxFn
         const T* xr = xp + r * width;
         prefetch_row<0>(xr, width, read_ahead);
         T* hr       = h + r * ow_n;
-        int nan     = 0;
-        for(std::int64_t ow = 0; ow < ow_n; ++ow) { // clipped columns
-            if(ow == cols.begin && cols.begin < cols.end) {
-                ow = cols.end - 1;
-                continue;
-            }
-            const Taps ct = max_taps(g.w, ow);
-            T m           = -std::numeric_limits<T>::infinity();
-            for(std::int64_t iw = ct.start; iw < ct.stop; iw += g.w.dilation) {
-                nan |= nan_bit(xr[iw]);
-                m = later_if_greater(m, xr[iw]);
-            }
-            hr[ow] = m;
-        }
+        int nan     = clipped_row_max<T, std::int64_t>(xr, g.w, cols, hr, nullptr, 0);
         if(cols.begin < cols.end) {
             const bool nan_inside = fixed != nullptr
                                         ? fixed(xr - g.w.pad, cols.begin, cols.end, hr)
@@ -315,25 +332,7 @@ NPK_CLONES bool max_plane_indexed_nan_free(const T* xp, const Geometry& g, Hargm
         prefetch_row<0>(xr, width, read_ahead);
         T* v        = hv + r * ow_n;
         P* q        = hp + r * ow_n;
-        int nan     = 0;
-        for(std::int64_t ow = 0; ow < ow_n; ++ow) { // clipped columns
-            if(ow == cols.begin && cols.begin < cols.end) {
-                ow = cols.end - 1;
-                continue;
-            }
-            const Taps ct   = max_taps(g.w, ow);
-            T m             = -std::numeric_limits<T>::infinity();
-            std::int64_t at = ct.start;
-            for(std::int64_t iw = ct.start; iw < ct.stop; iw += g.w.dilation) {
-                nan |= nan_bit(xr[iw]);
-                if(xr[iw] > m) {
-                    m  = xr[iw];
-                    at = iw;
-                }
-            }
-            v[ow] = m;
-            q[ow] = static_cast<P>(r * width + at);
-        }
+        int nan     = clipped_row_max(xr, g.w, cols, v, q, static_cast<P>(r * width));
         if(cols.begin < cols.end) {
             nan |= static_cast<int>(
                 fixed(xr, static_cast<P>(r * width), g.w.pad, cols.begin, cols.end, v, q));
