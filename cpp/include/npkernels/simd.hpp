@@ -77,7 +77,7 @@ inline void stream_store(double* p, Double2 v) {
 // with non-temporal stores when `stream`, from the first 16-byte aligned element.
 // NPK_CLONES (with vf, sf inlined): the AVX2 copy computes 32 bytes per step.
 template <class T, class VecFn, class ScalarFn>
-NPK_CLONES void write_run(T* out, std::int64_t n, bool stream, VecFn&& vf, ScalarFn&& sf) {
+NPK_CLONES void write_run(T* out, std::int64_t n, bool stream, VecFn vf, ScalarFn sf) {
     constexpr int lanes = Pair<T>::lanes, half = lanes / 2;
     std::int64_t i      = 0;
     if(stream) {

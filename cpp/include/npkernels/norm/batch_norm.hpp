@@ -168,12 +168,12 @@ void apply(const T* x, const Layout& l, const T* mean, const T* scale, const T* 
         const T* px = x + p * l.s;
         write_run(
             y + p * l.s, l.s, stream,
-            [&](std::int64_t i, typename simd::Pair<T>::type& v) {
+            [=](std::int64_t i, typename simd::Pair<T>::type& v) {
                 simd::prefetch_ahead<simd::Pair<T>::lanes>(px, i, read_ahead);
                 simd::load_pair(px + i, v);
                 v = (v - mu) * sc + sh;
             },
-            [&](std::int64_t i) { return (px[i] - mu) * sc + sh; });
+            [=](std::int64_t i) { return (px[i] - mu) * sc + sh; });
     });
 }
 
@@ -259,7 +259,7 @@ void batch_norm_backward(const T* grad_y, const T* x, const Layout& l, const T* 
         const T* pg = grad_y + p * l.s;
         detail::write_run(
             grad_x + p * l.s, l.s, stream,
-            [&](std::int64_t i, typename simd::Pair<T>::type& v) {
+            [=](std::int64_t i, typename simd::Pair<T>::type& v) {
                 simd::prefetch_ahead<simd::Pair<T>::lanes>(pg, i, detail::read_ahead);
                 simd::prefetch_ahead<simd::Pair<T>::lanes>(px, i, detail::read_ahead);
                 typename simd::Pair<T>::type xv;
@@ -267,7 +267,7 @@ void batch_norm_backward(const T* grad_y, const T* x, const Layout& l, const T* 
                 simd::load_pair(px + i, xv);
                 v = (v - g - (xv - mu) * kk) * sc;
             },
-            [&](std::int64_t i) { return (pg[i] - g - (px[i] - mu) * kk) * sc; });
+            [=](std::int64_t i) { return (pg[i] - g - (px[i] - mu) * kk) * sc; });
     });
 }
 

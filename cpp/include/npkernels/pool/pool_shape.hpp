@@ -140,8 +140,8 @@ void scatter_planes(std::int64_t planes, std::int64_t plane_size, int parts, T* 
             }
             simd::write_run(
                 out + plane * plane_size, plane_size, stream,
-                [&](std::int64_t i, typename simd::Pair<T>::type& v) { simd::load_pair(buf + i, v); },
-                [&](std::int64_t i) { return buf[i]; });
+                [=](std::int64_t i, typename simd::Pair<T>::type& v) { simd::load_pair(buf + i, v); },
+                [=](std::int64_t i) { return buf[i]; });
         }
     });
 }
