@@ -16,11 +16,12 @@ def scipy_stats():
     return pytest.importorskip("scipy.stats")
 
 
-# Untimed calls before the timed rounds of kernels with outputs of tens of MB: the
-# first calls of each implementation page-fault fresh output memory until the
-# allocator settles on reusing it (torch's max_pool2d_backward at 1 thread,
-# measured: about 12 calls at 10.7 ms, then 2.5 ms), so one warm-up would time
-# the page faults instead of the kernel.
+# Untimed calls before the timed rounds of kernels with outputs or scratch of
+# tens of MB: the first calls of each implementation page-fault fresh memory
+# until the allocator settles on reusing it (measured at 1 thread: torch's
+# max_pool2d_backward about 12 calls at 10.7 ms, then 2.5 ms; our first
+# conv2d_backward calls 2-3x their steady time), so one warm-up would time the
+# page faults instead of the kernel.
 STEADY_WARMUP = 20
 
 

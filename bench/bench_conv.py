@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 import pytest
-from anchors import torch_functional
+from anchors import STEADY_WARMUP, torch_functional
 from threadpoolctl import threadpool_limits
 
 import npkernels as nk
@@ -92,8 +92,9 @@ ROUNDS = {"npkernels": 7, "torch": 7, "reference": 3}
 def _run(benchmark, impl, fn, args):
     # NumPy's BLAS (the reference) gets the same thread budget as everyone else.
     with threadpool_limits(limits=nk.get_num_threads()):
+        warmup = 1 if impl == "reference" else STEADY_WARMUP
         return benchmark.pedantic(fn, args=args, rounds=ROUNDS[impl], iterations=1,
-                                  warmup_rounds=1)
+                                  warmup_rounds=warmup)
 
 
 def _gflops(benchmark, flops):
