@@ -71,6 +71,23 @@ def test_all_minus_inf_window_gives_first_index():
     assert out.item() == -np.inf and idx.item() == 0
 
 
+@pytest.mark.parametrize("return_indices", [False, True])
+def test_nan_outside_every_window_changes_nothing(return_indices):
+    # Stride 3 over a kernel of 2 never reads columns or rows 2, 5, 8: NaN there is not a
+    # tap, while a NaN that is one (here in the last row read) decides its window.
+    x = np.random.default_rng(3).standard_normal((2, 3, 9, 9))
+    x[..., 2::3, :] = np.nan
+    x[..., :, 2::3] = np.nan
+    clean = np.nan_to_num(x, nan=0.0)
+    got = nk.max_pool2d(x, 2, stride=3, return_indices=return_indices)
+    assert_all_match(got, nk.max_pool2d(clean, 2, stride=3, return_indices=return_indices))
+    x[1, 2, 7, 7] = np.nan
+    got = nk.max_pool2d(x, 2, stride=3, return_indices=return_indices)
+    assert_all_match(got, ref.max_pool2d(x, 2, stride=3, return_indices=return_indices))
+    values = got[0] if return_indices else got
+    assert np.isnan(values[1, 2, 2, 2]) and not np.isnan(values[1, 2, :2]).any()
+
+
 def test_padding_is_never_read():
     x = -np.ones((1, 1, 3, 3))
     out = nk.max_pool2d(x, 3, stride=1, padding=1)
