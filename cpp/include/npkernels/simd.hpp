@@ -75,7 +75,9 @@ inline void stream_store(double* p, Double2 v) {
 
 // out[i] = vf(i, v) (sets v to the Pair vector of elements i..) / sf(i) (one element) for i < n:
 // with non-temporal stores when `stream`, from the first 16-byte aligned element.
-// NPK_CLONES (with vf, sf inlined): the AVX2 copy computes 32 bytes per step.
+// NPK_CLONES (with vf, sf inlined): the AVX2 copy computes 32 bytes per step. vf
+// and sf come by value: the loop then holds its own copies of what they capture,
+// which the stores to out cannot alias (by reference, every step reloaded them).
 template <class T, class VecFn, class ScalarFn>
 NPK_CLONES void write_run(T* out, std::int64_t n, bool stream, VecFn vf, ScalarFn sf) {
     constexpr int lanes = Pair<T>::lanes, half = lanes / 2;
