@@ -1,8 +1,9 @@
 #pragma once
-// Portable 16-byte SIMD helpers for kernels whose loops the compiler will not
-// vectorise on its own (reductions it may not reorder, streaming stores): GNU
-// vector extensions, which gcc and clang lower to any target (SSE2 included,
-// scalar code elsewhere), plus x86 non-temporal stores when SSE2 is there.
+// Portable SIMD helpers (16-byte vectors and 32-byte pairs of them) for kernels
+// whose loops the compiler will not vectorise on its own (reductions it may not
+// reorder, streaming stores): GNU vector extensions, which gcc and clang lower to
+// any target (SSE2 included, scalar code elsewhere), plus x86 non-temporal stores
+// when SSE2 is there, and software prefetch.
 
 #include <cstdint>
 #include <cstring>
@@ -150,12 +151,6 @@ inline bool any_lane(const T* x, std::int64_t n, VecPred&& bad, ScalarPred&& bad
         any = any || bad_one(x[i]);
     }
     return any;
-}
-
-// True when any of x[0, n) is NaN (a vector compare per 4 floats or 2 doubles).
-template <class T>
-NPK_CLONES bool any_nan(const T* x, std::int64_t n) {
-    return any_lane(x, n, [](auto v) { return v != v; }, [](T v) { return v != v; });
 }
 
 // True when any of x[0, n) is NaN or infinite (v - v is 0 exactly for finite v).

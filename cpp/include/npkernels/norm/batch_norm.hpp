@@ -30,7 +30,6 @@ struct Layout {
 
 namespace detail {
 
-using simd::Simd;
 using simd::stream_bytes;
 using simd::write_run;
 
