@@ -315,84 +315,88 @@ void for_each_segment(const Winograd& wg, std::int64_t begin, std::int64_t end, 
     }
 }
 
-// h[k][off + j] = (d B)[k] for the input row iy of the n tiles of a piece (d the
-// row's A values in tile j's window, starting at column ix0 + M*j, zero outside
-// the image). The tiles whose window lies inside the row read it directly; the
-// (at most two) others check.
+// win[r][k][off + j] = column k of row r of tile j's input window, for the n
+// tiles of a piece (window rows from iy0, columns from ix0 + M*j; zero outside
+// the image). The tiles whose window lies inside the row read it directly;
+// the (at most two) others check.
 template <int M, class T>
-NPK_CLONES void row_transform(const T* plane, const Winograd& wg, std::int64_t iy, std::int64_t ix0,
-                          std::int64_t n, T (*h)[wino_segment], std::int64_t off) {
+NPK_CLONES_512 void gather_windows(const T* plane, const Winograd& wg, std::int64_t iy0, std::int64_t ix0,
+                    std::int64_t n, T (*win)[WinoTf<M>::A][wino_segment], std::int64_t off) {
     constexpr int A = WinoTf<M>::A;
-    if(iy < 0 || iy >= wg.in_h) {
-        for(int k = 0; k < A; ++k) {
-            for(std::int64_t j = 0; j < n; ++j) {
-                h[k][off + j] = T(0);
-            }
-        }
-        return;
-    }
-    const T* src = plane + iy * wg.in_w;
     // tile j's window is inside when ix0 + M*j >= 0 and ix0 + M*j + A - 1 < in_w
     const std::int64_t lo = std::clamp<std::int64_t>((-ix0 + M - 1) / M, 0, n);
     const std::int64_t hi = std::clamp<std::int64_t>(
         wg.in_w - ix0 - A < 0 ? 0 : (wg.in_w - ix0 - A) / M + 1, lo, n);
-    auto edge = [&](std::int64_t j) {
-        T d[A], t[A];
-        for(int k = 0; k < A; ++k) {
-            const std::int64_t ix = ix0 + M * j + k;
-            d[k] = ix >= 0 && ix < wg.in_w ? src[ix] : T(0);
+    for(int r = 0; r < A; ++r) {
+        const std::int64_t iy = iy0 + r;
+        T (*w)[wino_segment] = win[r];
+        if(iy < 0 || iy >= wg.in_h) {
+            for(int k = 0; k < A; ++k) {
+                std::fill(w[k] + off, w[k] + off + n, T(0));
+            }
+            continue;
         }
-        WinoTf<M>::in(d, t);
-        for(int k = 0; k < A; ++k) {
-            h[k][off + j] = t[k];
+        const T* src = plane + iy * wg.in_w;
+        auto edge = [&](std::int64_t j) {
+            for(int k = 0; k < A; ++k) {
+                const std::int64_t ix = ix0 + M * j + k;
+                w[k][off + j] = ix >= 0 && ix < wg.in_w ? src[ix] : T(0);
+            }
+        };
+        for(std::int64_t j = 0; j < lo; ++j) {
+            edge(j);
         }
-    };
-    for(std::int64_t j = 0; j < lo; ++j) {
-        edge(j);
-    }
-    const T* s0 = src + ix0;
-#pragma omp simd
-    for(std::int64_t j = lo; j < hi; ++j) {
-        T t[A];
-        WinoTf<M>::in(s0 + M * j, t);
-        for(int k = 0; k < A; ++k) {
-            h[k][off + j] = t[k];
+        const T* s0 = src + ix0;
+        for(std::int64_t j = lo; j < hi; ++j) {
+            for(int k = 0; k < A; ++k) {
+                w[k][off + j] = s0[M * j + k];
+            }
         }
-    }
-    for(std::int64_t j = hi; j < n; ++j) {
-        edge(j);
+        for(std::int64_t j = hi; j < n; ++j) {
+            edge(j);
+        }
     }
 }
 
 // V = B^T d B of one channel and segment: v[xi*cstride + j] for its n tiles.
-// (The per-segment transforms are cloned for AVX2 themselves: called from
-// lambdas, they would otherwise be compiled for the baseline target.)
+// The windows are gathered first, so that both 1-D transforms run along the
+// segment's tiles with unit stride (vectorised across tiles).
+// (The per-segment transforms are cloned themselves: called from lambdas,
+// they would otherwise be compiled for the baseline target.)
 template <int M, class T>
-NPK_CLONES void input_transform(const T* plane, const Winograd& wg, const Segment& s, T* v,
+NPK_CLONES_512 void input_transform(const T* plane, const Winograd& wg, const Segment& s, T* v,
                             std::int64_t cstride) {
     constexpr int A          = WinoTf<M>::A;
     constexpr std::int64_t S = wino_segment;
-    T h[A][A][S]; // h[r][k][j] = (d_r B)[k], d_r input row r of tile j
+    T win[A][A][S]; // win[r][k][j]: tile j's window
+    T col[A][A][S]; // col[a][k][j] = (B^T d)[a][k]
     const std::int64_t n = s.n;
     for(std::int64_t i = 0; i < s.count; ++i) {
         const Piece& p = s.piece[i];
-        for(int r = 0; r < A; ++r) {
-            row_transform<M>(plane, wg, M * p.ty - wg.pad_h + r, M * p.tx0 - wg.pad_w, p.n, h[r],
-                             p.off);
-        }
+        gather_windows<M>(plane, wg, M * p.ty - wg.pad_h, M * p.tx0 - wg.pad_w, p.n, win, p.off);
     }
     for(int k = 0; k < A; ++k) {
-        T* vk = v + k * cstride;
-        // the A rows of V written here are disjoint (omp simd: no alias checks needed)
-#pragma omp simd
         for(std::int64_t j = 0; j < n; ++j) {
             T d[A], t[A];
             for(int r = 0; r < A; ++r) {
-                d[r] = h[r][k][j];
+                d[r] = win[r][k][j];
             }
             WinoTf<M>::in(d, t);
-            for(int r = 0; r < A; ++r) {
-                vk[r * A * cstride + j] = t[r];
+            for(int a = 0; a < A; ++a) {
+                col[a][k][j] = t[a];
+            }
+        }
+    }
+    for(int a = 0; a < A; ++a) {
+        T* __restrict va = v + a * A * cstride;
+        for(std::int64_t j = 0; j < n; ++j) {
+            T d[A], t[A];
+            for(int k = 0; k < A; ++k) {
+                d[k] = col[a][k][j];
+            }
+            WinoTf<M>::in(d, t);
+            for(int b = 0; b < A; ++b) {
+                va[b * cstride + j] = t[b];
             }
         }
     }
@@ -401,7 +405,7 @@ NPK_CLONES void input_transform(const T* plane, const Winograd& wg, const Segmen
 // Y = A^T M A (+ bias) of output channel o of one segment, m[xi*mstride + j],
 // written into that channel's plane (the rows and columns inside the output).
 template <int M, class T>
-NPK_CLONES void output_transform(const T* m, std::int64_t mstride, const Winograd& wg,
+NPK_CLONES_512 void output_transform(const T* m, std::int64_t mstride, const Winograd& wg,
                              const Segment& s, T b, T* plane) {
     constexpr int A          = WinoTf<M>::A;
     constexpr std::int64_t S = wino_segment;
@@ -461,7 +465,7 @@ NPK_CLONES void output_transform(const T* m, std::int64_t mstride, const Winogra
 // Z = A dY A^T of output channel o of one segment (dY zero outside the
 // output): z[xi*zstride + j], the adjoint of output_transform.
 template <class T>
-NPK_CLONES void output_adjoint(const T* plane, const Winograd& wg, const Segment& s, T* z,
+NPK_CLONES_512 void output_adjoint(const T* plane, const Winograd& wg, const Segment& s, T* z,
                            std::int64_t zstride) {
     constexpr std::int64_t S = wino_segment;
     T e[2][4][S]; // e[a][q][j] = (dY_a A^T)[q], dY_a output row a of tile j
