@@ -12,7 +12,7 @@
 // Tiles are numbered across the whole batch (image, tile row, tile column) and
 // cut into fixed blocks, so one product covers the tiles of several small
 // images (a large GEMM N) while its scratch (the block's V and M, or V and Z)
-// stays near block_bytes per thread. A block is one task for our threads, with
+// stays near a budget per thread (BlockRule). A block is one task for our threads, with
 // single-threaded BLAS calls; block bounds depend only on the problem, never
 // on the thread count, so neither does the result.
 //
@@ -45,13 +45,22 @@
 
 namespace npk::conv {
 
-// Scratch per block (and thread): V and M of one group, near L2's size.
-inline constexpr std::int64_t winograd_block_bytes = std::int64_t{1} << 20;
 // Fewer channels per group than this and the products are too thin for BLAS.
 inline constexpr std::int64_t winograd_min_channels = 8;
-// Tiles per block at least (see Winograd::block): 256 measured 5-15% faster
-// than 128 on (8,256,14,14->256), as each product repacks fewer U per tile.
-inline constexpr std::int64_t winograd_min_block_tiles = 256;
+// Tiles per block (see Winograd::block): what fits a scratch budget per
+// thread, but at least a minimum count.
+struct BlockRule {
+    std::int64_t budget_bytes, min_tiles;
+};
+// Products M_xi = U_xi . V_xi (forward and input gradient): a block's V and M
+// in half of L2, at least 64 tiles. On (8,64,56,56->64) this is 64 tiles and
+// measured 25% faster (forward) than 256-tile blocks in 1 MiB: the scratch
+// stays in L2, and SciPy's OpenBLAS multiplies such small products without
+// repacking them; on (8,256,14,14->256) (64 tiles too) about the same.
+inline constexpr BlockRule winograd_product_blocks{std::int64_t{512} << 10, 64};
+// Weight gradient dU_xi += Z_xi . V_xi^T: every block reads and writes all of
+// dU (16 O x C matrices), so blocks are larger: 1 MiB, at least 256 tiles.
+inline constexpr BlockRule winograd_weight_blocks{std::int64_t{1} << 20, 256};
 // At most this many blocks' partial sums for the weight gradient.
 inline constexpr std::int64_t winograd_weight_chunks = 4;
 
@@ -148,16 +157,16 @@ struct Winograd {
     std::int64_t tiles() const { return batch * tiles_per_image(); }
     std::int64_t weight_size() const { return groups * positions() * og * cg; }
 
-    // Tiles per block: what fits the scratch budget, but at least
-    // winograd_min_block_tiles (each product repacks U, O x C values, so it
-    // must cover enough tiles); then the tiles split evenly over that many
-    // blocks, rounded up to a multiple of 8. Depends on the problem only.
+    // Tiles per block by rule (what fits the budget, but at least its
+    // minimum); then the tiles split evenly over that many blocks, rounded up
+    // to a multiple of 16 (the BLAS kernels' unrolling: 56-tile blocks ran
+    // 10-15% slower than 64-tile ones). Depends on the problem only.
     template <class T>
-    std::int64_t block(std::int64_t budget = winograd_block_bytes) const {
+    std::int64_t block(BlockRule rule) const {
         const std::int64_t per_tile = positions() * (cg + og) * static_cast<std::int64_t>(sizeof(T));
-        const std::int64_t target   = std::max<std::int64_t>(winograd_min_block_tiles, budget / per_tile);
+        const std::int64_t target   = std::max<std::int64_t>(rule.min_tiles, rule.budget_bytes / per_tile);
         const std::int64_t blocks   = std::max<std::int64_t>(1, (tiles() + target - 1) / target);
-        return std::max<std::int64_t>(8, ((tiles() + blocks - 1) / blocks + 7) / 8 * 8);
+        return std::max<std::int64_t>(16, ((tiles() + blocks - 1) / blocks + 15) / 16 * 16);
     }
     std::int64_t n_blocks(std::int64_t bt) const { return (tiles() + bt - 1) / bt; }
     std::int64_t scratch(std::int64_t bt) const { return positions() * (cg + og) * bt; }
@@ -315,13 +324,16 @@ void for_each_segment(const Winograd& wg, std::int64_t begin, std::int64_t end, 
     }
 }
 
-// win[r][k][off + j] = column k of row r of tile j's input window, for the n
-// tiles of a piece (window rows from iy0, columns from ix0 + M*j; zero outside
-// the image). The tiles whose window lies inside the row read it directly;
-// the (at most two) others check.
+// h[r][k][off + j] = (d_r B)[k] for the n tiles of a piece, d_r row r of tile
+// j's input window (rows from iy0, columns from ix0 + M*j; zero outside the
+// image). The tiles whose window lies inside the row read it directly; the
+// (at most two) others check. The window values are loaded into a local array
+// element by element, so that the loop vectorises across tiles (deinterleaving
+// loads) rather than within one tile's window.
 template <int M, class T>
-NPK_CLONES_512 void gather_windows(const T* plane, const Winograd& wg, std::int64_t iy0, std::int64_t ix0,
-                    std::int64_t n, T (*win)[WinoTf<M>::A][wino_segment], std::int64_t off) {
+NPK_CLONES_512 void row_transforms(const T* plane, const Winograd& wg, std::int64_t iy0,
+                                   std::int64_t ix0, std::int64_t n,
+                                   T (*h)[WinoTf<M>::A][wino_segment], std::int64_t off) {
     constexpr int A = WinoTf<M>::A;
     // tile j's window is inside when ix0 + M*j >= 0 and ix0 + M*j + A - 1 < in_w
     const std::int64_t lo = std::clamp<std::int64_t>((-ix0 + M - 1) / M, 0, n);
@@ -329,18 +341,23 @@ NPK_CLONES_512 void gather_windows(const T* plane, const Winograd& wg, std::int6
         wg.in_w - ix0 - A < 0 ? 0 : (wg.in_w - ix0 - A) / M + 1, lo, n);
     for(int r = 0; r < A; ++r) {
         const std::int64_t iy = iy0 + r;
-        T (*w)[wino_segment] = win[r];
+        T (*hr)[wino_segment] = h[r];
         if(iy < 0 || iy >= wg.in_h) {
             for(int k = 0; k < A; ++k) {
-                std::fill(w[k] + off, w[k] + off + n, T(0));
+                std::fill(hr[k] + off, hr[k] + off + n, T(0));
             }
             continue;
         }
         const T* src = plane + iy * wg.in_w;
         auto edge = [&](std::int64_t j) {
+            T d[A], t[A];
             for(int k = 0; k < A; ++k) {
                 const std::int64_t ix = ix0 + M * j + k;
-                w[k][off + j] = ix >= 0 && ix < wg.in_w ? src[ix] : T(0);
+                d[k] = ix >= 0 && ix < wg.in_w ? src[ix] : T(0);
+            }
+            WinoTf<M>::in(d, t);
+            for(int k = 0; k < A; ++k) {
+                hr[k][off + j] = t[k];
             }
         };
         for(std::int64_t j = 0; j < lo; ++j) {
@@ -348,8 +365,13 @@ NPK_CLONES_512 void gather_windows(const T* plane, const Winograd& wg, std::int6
         }
         const T* s0 = src + ix0;
         for(std::int64_t j = lo; j < hi; ++j) {
+            T d[A], t[A];
             for(int k = 0; k < A; ++k) {
-                w[k][off + j] = s0[M * j + k];
+                d[k] = s0[M * j + k];
+            }
+            WinoTf<M>::in(d, t);
+            for(int k = 0; k < A; ++k) {
+                hr[k][off + j] = t[k];
             }
         }
         for(std::int64_t j = hi; j < n; ++j) {
@@ -358,45 +380,32 @@ NPK_CLONES_512 void gather_windows(const T* plane, const Winograd& wg, std::int6
     }
 }
 
-// V = B^T d B of one channel and segment: v[xi*cstride + j] for its n tiles.
-// The windows are gathered first, so that both 1-D transforms run along the
-// segment's tiles with unit stride (vectorised across tiles).
+// V = B^T d B of one channel and segment: v[xi*cstride + j] for its n tiles:
+// the row transforms piece by piece, then the column transforms along the
+// whole segment (long vectors even for images only a few tiles wide).
 // (The per-segment transforms are cloned themselves: called from lambdas,
 // they would otherwise be compiled for the baseline target.)
 template <int M, class T>
 NPK_CLONES_512 void input_transform(const T* plane, const Winograd& wg, const Segment& s, T* v,
-                            std::int64_t cstride) {
+                                    std::int64_t cstride) {
     constexpr int A          = WinoTf<M>::A;
     constexpr std::int64_t S = wino_segment;
-    T win[A][A][S]; // win[r][k][j]: tile j's window
-    T col[A][A][S]; // col[a][k][j] = (B^T d)[a][k]
+    T h[A][A][S]; // h[r][k][j] = (d_r B)[k], d_r input row r of tile j
     const std::int64_t n = s.n;
     for(std::int64_t i = 0; i < s.count; ++i) {
         const Piece& p = s.piece[i];
-        gather_windows<M>(plane, wg, M * p.ty - wg.pad_h, M * p.tx0 - wg.pad_w, p.n, win, p.off);
+        row_transforms<M>(plane, wg, M * p.ty - wg.pad_h, M * p.tx0 - wg.pad_w, p.n, h, p.off);
     }
     for(int k = 0; k < A; ++k) {
+        T* __restrict vk = v + k * cstride;
         for(std::int64_t j = 0; j < n; ++j) {
             T d[A], t[A];
             for(int r = 0; r < A; ++r) {
-                d[r] = win[r][k][j];
+                d[r] = h[r][k][j];
             }
             WinoTf<M>::in(d, t);
             for(int a = 0; a < A; ++a) {
-                col[a][k][j] = t[a];
-            }
-        }
-    }
-    for(int a = 0; a < A; ++a) {
-        T* __restrict va = v + a * A * cstride;
-        for(std::int64_t j = 0; j < n; ++j) {
-            T d[A], t[A];
-            for(int k = 0; k < A; ++k) {
-                d[k] = col[a][k][j];
-            }
-            WinoTf<M>::in(d, t);
-            for(int b = 0; b < A; ++b) {
-                va[b * cstride + j] = t[b];
+                vk[a * A * cstride + j] = t[a];
             }
         }
     }
@@ -580,14 +589,15 @@ NPK_CLONES void adjoint_block(const T* dy, const Winograd& wg, std::int64_t grp,
 template <class T>
 bool winograd_conv(const T* x, const T* u, const T* bias, const Winograd& wg,
                    blas::GemmFn<T> gemm, T* y, int n_threads) {
-    const std::int64_t bt = wg.block<T>(), blocks = wg.n_blocks(bt), total = wg.tiles();
+    const std::int64_t bt = wg.block<T>(winograd_product_blocks), blocks = wg.n_blocks(bt);
+    const std::int64_t total = wg.tiles();
     if(!wg.fits_blas(bt)) {
         return false;
     }
     const std::int64_t cg = wg.cg, og = wg.og, np = wg.positions();
     const std::int64_t scratch = wg.scratch(bt);
     const int workers          = dynamic_workers(blocks, n_threads);
-    LargeBuffer<T> buf         = large_uninitialized_buffer<T>(workers * scratch); // huge pages: few faults
+    LargeBuffer<T> buf         = large_uninitialized_buffer<T>(workers * scratch);
     parallel_dynamic_with_worker(blocks, workers, [&](std::int64_t blk, int worker) {
         T* v = buf.get() + worker * scratch;
         T* m = v + np * cg * bt;
@@ -611,7 +621,8 @@ bool winograd_conv(const T* x, const T* u, const T* bias, const Winograd& wg,
 template <class T>
 bool winograd_weight_grad(const T* x, const T* dy, const Winograd& wg, blas::GemmFn<T> gemm,
                           T* grad_weight, int n_threads) {
-    const std::int64_t bt = wg.block<T>(), blocks = wg.n_blocks(bt), total = wg.tiles();
+    const std::int64_t bt = wg.block<T>(winograd_weight_blocks), blocks = wg.n_blocks(bt);
+    const std::int64_t total = wg.tiles();
     if(wg.m != 2 || !wg.fits_blas(bt)) {
         return false;
     }
@@ -620,7 +631,7 @@ bool winograd_weight_grad(const T* x, const T* dy, const Winograd& wg, blas::Gem
     const std::int64_t chunks = std::max<std::int64_t>(1, std::min(blocks, winograd_weight_chunks));
     const std::int64_t scratch = 16 * (cg + og) * bt;
     const int workers          = dynamic_workers(chunks, n_threads);
-    LargeBuffer<T> buf         = large_uninitialized_buffer<T>(workers * scratch); // huge pages: few faults
+    LargeBuffer<T> buf         = large_uninitialized_buffer<T>(workers * scratch);
     LargeBuffer<T> du          = large_uninitialized_buffer<T>(chunks * usize);
     parallel_dynamic_with_worker(chunks, workers, [&](std::int64_t chunk, int worker) {
         T* v        = buf.get() + worker * scratch;
