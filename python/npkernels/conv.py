@@ -19,9 +19,11 @@ grad_input) when both channel counts per group are >= 32, the output is >= 32
 wide and its 36 products per 4x4 tile need <= 3/4 of the multiplications of
 m = 2. (F(4x4)'s float32 error measured ~20x torch's, beyond the float32
 tolerance of ``torch.testing.assert_close``; F(2x2)'s ~2.5x, within it.)
-Scratch per thread is ``P*(C+O)/groups`` values per tile of a block (1 MiB,
-or 256 tiles if that is more), plus the transformed filters (P/9 of the
-weight). Depthwise convolutions (one input channel per group, at most 8
+Scratch per thread is ``P*(C+O)/groups`` values per tile of a block (512 KiB,
+or 64 tiles if that is more; 1 MiB or 256 tiles for grad_weight), plus the
+transformed filters (P/9 of the weight). Those large scratch blocks are kept
+after a call (up to 8 blocks, 64 MiB in all) and reused by the next one, which
+then skips faulting in fresh pages. Depthwise convolutions (one input channel per group, at most 8
 output channels per group, any kernel, stride, padding, dilation) use no
 BLAS: a direct kernel adds the kernel taps in a fixed order along each
 output row (vectorised), one thread per plane, with no scratch (grad_weight:
@@ -238,8 +240,9 @@ def conv2d(
     per thread (whole output rows, 512 KiB or 256 columns of
     ``C/groups*kH*kW`` rows, whichever is larger); 1x1 stride-1 convolutions
     need none; the Winograd path needs per thread one block of tiles
-    (``P*(C+O)/groups`` values a tile, P = 16 or 36, max(1 MiB, 256 tiles))
-    plus the transformed filters, P/9 of the weight; depthwise convolutions
+    (``P*(C+O)/groups`` values a tile, P = 16 or 36, max(512 KiB, 64 tiles))
+    plus the transformed filters, P/9 of the weight (up to 64 MiB of such
+    blocks stay cached for the next call); depthwise convolutions
     (one input channel per group) run a direct kernel (no BLAS, no scratch),
     adding each output's taps in the order (kh, kw). Releases the GIL; uses
     ``get_num_threads()`` threads, each with single-threaded BLAS calls; the

@@ -15,6 +15,9 @@
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
+#ifdef __unix__
+#include <pthread.h>
+#endif
 
 namespace npk {
 
@@ -27,6 +30,9 @@ Buffer<T> uninitialized_buffer(std::int64_t n) {
 }
 
 namespace detail {
+
+class LargeBlockCache;
+inline LargeBlockCache& large_block_cache();
 
 // Large blocks freed by their buffers, kept for the next kernel call: a kernel
 // called again on the same shapes then finds its scratch already mapped,
@@ -73,6 +79,15 @@ class LargeBlockCache {
         for(void* q : drop) {
             std::free(q);
         }
+    }
+    // A fork while another thread holds the lock would leave the child's copy
+    // locked forever: the forking thread holds it across fork() instead.
+    LargeBlockCache() {
+#ifdef __unix__
+        pthread_atfork([] { large_block_cache().mutex_.lock(); },
+                       [] { large_block_cache().mutex_.unlock(); },
+                       [] { large_block_cache().mutex_.unlock(); });
+#endif
     }
     ~LargeBlockCache() {
         for(const Block& b : blocks_) {

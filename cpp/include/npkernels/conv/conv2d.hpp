@@ -34,6 +34,11 @@ namespace npk::conv {
 // min_tile_cols columns, below which a BLAS call loses efficiency.
 inline constexpr std::int64_t tile_bytes    = std::int64_t{512} << 10;
 inline constexpr std::int64_t min_tile_cols = 256;
+// Pointwise convolutions have no column buffer to keep in cache, so their
+// tiles are as large as leaves at least this many (image, tile) units over the
+// batch: whole images from a batch of 8 up (on (8,256,56,56->64) 8-11% faster
+// forward, 5% backward, than 512 KiB tiles), 8 tiles of one image.
+inline constexpr std::int64_t min_pointwise_units = 8;
 
 // Below this many flops per thread a parallel region costs more than it saves
 // (and on a busy machine a thread may wait a whole scheduler tick for its core).
@@ -53,6 +58,12 @@ struct Conv {
 
     template <class T>
     std::int64_t tile_rows() const {
+        if(g.is_pointwise()) {
+            const std::int64_t per_image =
+                (min_pointwise_units + batch - 1) / std::max<std::int64_t>(batch, 1);
+            return std::clamp<std::int64_t>((g.out_h + per_image - 1) / per_image, 1,
+                                            std::max<std::int64_t>(g.out_h, 1));
+        }
         const std::int64_t per_row = std::max<std::int64_t>(1, col_rows() * g.out_w);
         const std::int64_t by_bytes = tile_bytes / static_cast<std::int64_t>(sizeof(T)) / per_row;
         const std::int64_t by_cols  = (min_tile_cols + g.out_w - 1) / std::max<std::int64_t>(g.out_w, 1);
