@@ -1,5 +1,7 @@
 #include "array_utils.hpp"
 
+#include "npkernels/buffer.hpp"
+
 // One declaration and one call per kernel family (cpp/bindings/<family>.cpp).
 void register_conv(py::module_& m);
 void register_detection(py::module_& m);
@@ -18,4 +20,6 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     register_norm(m);
     register_pool(m);
     register_roi(m);
+    m.def("release_scratch_cache", [] { return npk::detail::large_block_cache().release(); },
+          "Free the large scratch blocks kept for reuse; returns their bytes.");
 }

@@ -89,6 +89,21 @@ class LargeBlockCache {
                        [] { large_block_cache().mutex_.unlock(); });
 #endif
     }
+    // Frees every kept block; returns their bytes.
+    std::size_t release() {
+        std::vector<Block> drop;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            drop.swap(blocks_);
+            total_ = 0;
+        }
+        std::size_t bytes = 0;
+        for(const Block& b : drop) {
+            std::free(b.p);
+            bytes += b.bytes;
+        }
+        return bytes;
+    }
     ~LargeBlockCache() {
         for(const Block& b : blocks_) {
             std::free(b.p);
