@@ -86,6 +86,14 @@ struct Conv {
         const double useful = std::max(1.0, flops / min_flops_per_thread);
         return static_cast<int>(std::min<double>(std::max(n_threads, 1), useful));
     }
+    // The threads worth using for a pass that touches every input and output
+    // value once or so: the direct depthwise kernels, bound by memory, not by
+    // flops (a stride-2 3x3 depthwise layer has too few flops for threads_for
+    // to wake a second thread, but 8 million values to move).
+    int threads_for_values(int n_threads) const {
+        return npk::threads_for(batch * (g.channels * g.in_area() + out_channels * g.out_area()),
+                                n_threads);
+    }
     // Every leading dimension a BLAS call will see fits in an int.
     template <class T>
     bool fits_blas() const {
@@ -198,7 +206,8 @@ bool conv2d_forward(const T* x, const T* w, const T* bias, const Conv& cv,
     const std::int64_t og = cv.out_per_group(), kdim = cv.col_rows(), l = g.out_area();
     const std::int64_t tiles = cv.n_tiles<T>(), units = cv.batch * tiles;
     if(depthwise_shape(cv)) {
-        depthwise_forward(x, w, bias, cv.batch, cv.out_channels, g, y, cv.threads_for(n_threads));
+        depthwise_forward(x, w, bias, cv.batch, cv.out_channels, g, y,
+                          cv.threads_for_values(n_threads));
         return true;
     }
     if(winograd_shape(cv) && all_finite(x, cv.batch * g.channels * g.in_area(), n_threads)

@@ -44,7 +44,7 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
     // One input channel per group: the direct depthwise kernels.
     if(depthwise_shape(cv) && (grad_input != nullptr || grad_weight != nullptr)) {
         depthwise_backward(dy, x, w, n, cv.out_channels, g, grad_input, grad_weight,
-                           cv.threads_for(n_threads));
+                           cv.threads_for_values(n_threads));
         grad_input  = nullptr;
         grad_weight = nullptr;
     }
