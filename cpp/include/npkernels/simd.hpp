@@ -165,4 +165,27 @@ NPK_CLONES bool any_non_finite(const T* x, std::int64_t n) {
     return any_lane(x, n, [](V v) { return (v - v) != V{}; }, [](T v) { return !(v - v == T(0)); });
 }
 
+// The sum of x[0, n) in double, in a fixed order: 8 accumulators (the j-th
+// takes x[8k + j]) added in lane order, then the tail. Independent chains, so
+// the loop vectorises, where one running sum would wait on each add's latency.
+template <class T>
+NPK_CLONES double sum_in_double(const T* x, std::int64_t n) {
+    constexpr int lanes = 8;
+    double acc[lanes] = {};
+    std::int64_t i = 0;
+    for(; i + lanes <= n; i += lanes) {
+        for(int j = 0; j < lanes; ++j) {
+            acc[j] += static_cast<double>(x[i + j]);
+        }
+    }
+    double s = 0.0;
+    for(int j = 0; j < lanes; ++j) {
+        s += acc[j];
+    }
+    for(; i < n; ++i) {
+        s += static_cast<double>(x[i]);
+    }
+    return s;
+}
+
 } // namespace npk::simd

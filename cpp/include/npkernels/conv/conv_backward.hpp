@@ -17,6 +17,7 @@
 #include "npkernels/conv/conv2d.hpp"
 #include "npkernels/conv/im2col.hpp"
 #include "npkernels/parallel.hpp"
+#include "npkernels/simd.hpp"
 
 namespace npk::conv {
 
@@ -138,15 +139,13 @@ bool conv2d_backward(const T* dy, const T* x, const T* w, const Conv& cv, blas::
     }
 
     if(grad_bias != nullptr) {
-        // Each channel summed by one thread, in double, images then pixels in order.
+        // Each channel summed by one thread, in double: each image's plane
+        // (simd::sum_in_double), the planes added in image order.
         parallel_for(cv.out_channels, grain_for(n * l), n_threads, [&](std::int64_t o0, std::int64_t o1) {
             for(std::int64_t o = o0; o < o1; ++o) {
                 double s = 0.0;
                 for(std::int64_t i = 0; i < n; ++i) {
-                    const T* row = dy + (i * cv.out_channels + o) * l;
-                    for(std::int64_t j = 0; j < l; ++j) {
-                        s += static_cast<double>(row[j]);
-                    }
+                    s += simd::sum_in_double(dy + (i * cv.out_channels + o) * l, l);
                 }
                 grad_bias[o] = static_cast<T>(s);
             }
