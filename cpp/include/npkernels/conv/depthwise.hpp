@@ -152,6 +152,10 @@ inline void scatter_row(T* __restrict gi, const T* __restrict dy, T wv, std::int
         for(std::int64_t ox = lo; ox < hi; ++ox) {
             gi[ox + shift] += wv * dy[ox];
         }
+    } else if(sx == 2) { // a constant stride: the compiler can vectorise it
+        for(std::int64_t ox = lo; ox < hi; ++ox) {
+            gi[ox * 2 + shift] += wv * dy[ox];
+        }
     } else {
         for(std::int64_t ox = lo; ox < hi; ++ox) {
             gi[ox * sx + shift] += wv * dy[ox];
@@ -215,6 +219,10 @@ NPK_CLONES void depthwise_weight_grad_channel(const T* x, std::int64_t x_stride,
                     if(sx == 1) {
                         for(std::int64_t ox = s.lo; ox < s.hi; ++ox) {
                             a[ox] += drow[ox] * row[ox + shift];
+                        }
+                    } else if(sx == 2) { // a constant stride: deinterleaving loads
+                        for(std::int64_t ox = s.lo; ox < s.hi; ++ox) {
+                            a[ox] += drow[ox] * row[ox * 2 + shift];
                         }
                     } else {
                         for(std::int64_t ox = s.lo; ox < s.hi; ++ox) {
