@@ -247,7 +247,7 @@ for shape in CONV_SHAPES:
     s, p = shape[6], shape[7]
     for impl, lib in (("npkernels", nk), ("reference", ref)):
         for kernel, args in (("conv2d", (x, w, None, s, p)), ("conv2d_backward", (dy, x, w, s, p))):
-            _core.release_scratch_cache()  # no scratch kept from the previous call
+            _core._release_scratch_cache()  # no scratch kept from the previous call
             with open("/proc/self/clear_refs", "w") as f:
                 f.write("5")
             before = status("VmRSS:")

@@ -163,19 +163,19 @@ def test_kept_scratch_is_bounded_reused_and_releasable():
     import npkernels as nk
     from npkernels import _core
 
-    _core.release_scratch_cache()
+    _core._release_scratch_cache()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((8, 64, 56, 56), dtype=np.float32)
     w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32)
     first = nk.conv2d(x, w, padding=1)  # Winograd: its scratch blocks are kept
     again = nk.conv2d(x, w, padding=1)  # reuses them, uninitialised: same bits
     np.testing.assert_array_equal(first, again)
-    kept = _core.release_scratch_cache()
+    kept = _core._release_scratch_cache()
     assert kept > 0
-    assert _core.release_scratch_cache() == 0
+    assert _core._release_scratch_cache() == 0
     # Layers of many sizes: what stays kept never passes 8 blocks / 64 MiB.
     for c, hw in [(8, 200), (16, 160), (32, 112), (64, 56), (128, 28), (256, 14), (512, 7)]:
         xc = rng.standard_normal((4, c, hw, hw), dtype=np.float32)
         wc = rng.standard_normal((c, c, 3, 3), dtype=np.float32)
         nk.conv2d_backward(nk.conv2d(xc, wc, padding=1), xc, wc, padding=1)
-    assert 0 < _core.release_scratch_cache() <= 64 * 2**20
+    assert 0 < _core._release_scratch_cache() <= 64 * 2**20

@@ -20,6 +20,6 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     register_norm(m);
     register_pool(m);
     register_roi(m);
-    m.def("release_scratch_cache", [] { return npk::detail::large_block_cache().release(); },
+    m.def("_release_scratch_cache", [] { return npk::detail::large_block_cache().release(); },
           "Free the large scratch blocks kept for reuse; returns their bytes.");
 }
