@@ -65,6 +65,10 @@ class LargeBlockCache {
     }
     // Keeps p (of `bytes`), freeing the oldest blocks beyond the limits.
     void give(void* p, std::size_t bytes) {
+        if(bytes > max_bytes) {
+            std::free(p);
+            return;
+        }
         std::vector<void*> drop;
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -104,11 +108,6 @@ class LargeBlockCache {
         }
         return bytes;
     }
-    ~LargeBlockCache() {
-        for(const Block& b : blocks_) {
-            std::free(b.p);
-        }
-    }
 
   private:
     struct Block {
@@ -120,9 +119,12 @@ class LargeBlockCache {
     std::size_t total_ = 0;
 };
 
+// Never destroyed: a kernel still running in another thread while the process
+// exits may give a block back after static destructors have run. The kept
+// blocks stay reachable from it (no leak report).
 inline LargeBlockCache& large_block_cache() {
-    static LargeBlockCache cache;
-    return cache;
+    static LargeBlockCache* cache = new LargeBlockCache;
+    return *cache;
 }
 
 } // namespace detail
