@@ -11,7 +11,7 @@
 //    taps of its O/groups output channels in the order (o, oy, kh, kw);
 //  - grad_weight: one thread per output channel; per tap a row of partial
 //    sums (one per output column) runs over images and rows in order, then
-//    the row is summed in double, left to right.
+//    the row is summed in double (simd::sum_in_double).
 // Every result is written by one thread in an order fixed by the shapes, so
 // it is bitwise the same for any thread count. Scratch: kH*kW*Wo values per
 // thread for grad_weight; none otherwise.
@@ -234,11 +234,7 @@ NPK_CLONES void depthwise_weight_grad_channel(const T* x, std::int64_t x_stride,
         }
     }
     for(std::int64_t k = 0; k < taps; ++k) {
-        double sum = 0.0;
-        for(std::int64_t ox = 0; ox < wo; ++ox) {
-            sum += static_cast<double>(acc[k * wo + ox]);
-        }
-        gw[k] = static_cast<T>(sum);
+        gw[k] = static_cast<T>(simd::sum_in_double(acc + k * wo, wo));
     }
 }
 
